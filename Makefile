@@ -1,0 +1,47 @@
+# PrixAgent: `make run` brings the platform up, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: run test bench lint format install migrate serve-% sandbox clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+.env:
+	$(PY) -m prixagent.envfile
+
+migrate: install .env
+	$(PY) manage.py migrate --noinput
+
+## Bring the platform up on PORT (all surfaces, one process).
+run: migrate
+	$(PY) manage.py bootstrap_admin
+	$(PY) manage.py serve all
+
+## Serve one surface on its own port: make serve-admin, serve-api, serve-client, serve-landing.
+serve-%: migrate
+	$(PY) manage.py serve $*
+
+## The whole suite, on PostgreSQL and Redis (DATABASE_URL if it is PostgreSQL, else 127.0.0.1).
+test: install
+	$(PY) -m ruff check .
+	NODE_ENV=test $(PY) -m pytest
+
+bench: install
+	NODE_ENV=test $(PY) bench/run.py
+
+lint: install
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,154 @@
+"""The tenant (`Account`, the seed's `accounts` table) and the people who log in (`User`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from prixagent.crypto import mask
+from prixagent.fields import EncryptedTextField
+
+# Credential columns per provider: (secret columns, configured flag).
+PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = {
+    "twilio": (("twilio_account_sid", "twilio_auth_token"), "twilio_configured"),
+    "ghl": (("ghl_api_key",), "ghl_configured"),
+    "elevenlabs": (("elevenlabs_api_key",), "elevenlabs_configured"),
+    "calcom": (("calcom_api_key",), "calcom_configured"),
+}
+
+
+class Account(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    slug = models.SlugField(_("slug"), max_length=255)
+    email = models.EmailField(_("email"), max_length=255)
+
+    status = models.CharField(_("status"), max_length=50, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
+    subscription_plan = models.CharField(_("subscription plan"), max_length=100, blank=True)
+    subscription_status = models.CharField(_("subscription status"), max_length=50, blank=True)
+
+    # Tenant credentials: encrypted, bound to this account and column (prixagent.fields).
+    twilio_account_sid = EncryptedTextField(tenant_attr="pk")
+    twilio_auth_token = EncryptedTextField(tenant_attr="pk")
+    twilio_phone_numbers = models.JSONField(default=list, blank=True)  # [{number, sid, capabilities}]
+    twilio_configured = models.BooleanField(default=False)
+
+    ghl_api_key = EncryptedTextField(tenant_attr="pk")
+    ghl_location_id = models.CharField(max_length=255, blank=True)
+    ghl_configured = models.BooleanField(default=False)
+
+    elevenlabs_api_key = EncryptedTextField(tenant_attr="pk")
+    elevenlabs_agent_id = models.CharField(max_length=255, blank=True)
+    elevenlabs_configured = models.BooleanField(default=False)
+
+    calcom_api_key = EncryptedTextField(tenant_attr="pk")
+    calcom_configured = models.BooleanField(default=False)
+
+    settings = models.JSONField(default=dict, blank=True)
+    limits = models.JSONField(default=dict, blank=True)
+    usage_stats = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_login = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="idx_accounts_slug"),
+            models.UniqueConstraint(Lower("email"), name="idx_accounts_email"),
+        ]
+        indexes = [models.Index(fields=["status"], name="idx_accounts_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Account {self.slug} ({self.status})>"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def secret_hint(self, column: str) -> str:
+        """The masked form of a stored secret, for display ("••••abcd")."""
+        return mask(getattr(self, column))
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=(username or "").strip())
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True, account=None)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Logs in by email. Tenant users belong to one account; platform staff to none."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        ADMIN = "admin", _("Admin")
+        MEMBER = "member", _("Member")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(_("email"), max_length=255, unique=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="users")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("platform staff"), default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        db_table = "users"
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="users_email_unique"),
+            # Platform staff belong to no account; tenant users to exactly one.
+            models.CheckConstraint(
+                condition=models.Q(is_staff=True) | models.Q(account__isnull=False),
+                name="users_tenant_user_has_account",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "role"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def can_manage(self) -> bool:
+        """Owners and admins change the account's settings; members only read."""
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)

@@ -1,0 +1,3 @@
+from prixagent.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,25 @@
+"""`/api/v1/`: every REST endpoint. Later apps add their routers here."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from accounts import api as accounts_api
+
+router = SimpleRouter(trailing_slash=True)
+router.register("account/users", accounts_api.AccountUserViewSet, basename="account-user")
+
+urlpatterns = [
+    path("auth/register/", accounts_api.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", accounts_api.TokenObtainView.as_view(), name="auth-token"),
+    path("auth/token/refresh/", accounts_api.TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/logout/", accounts_api.LogoutView.as_view(), name="auth-logout"),
+    path("me/", accounts_api.MeView.as_view(), name="me"),
+    path("account/", accounts_api.AccountView.as_view(), name="account"),
+    path("config/", accounts_api.PublicConfigView.as_view(), name="public-config"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

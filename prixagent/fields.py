@@ -1,0 +1,151 @@
+"""`EncryptedTextField`: a model field whose column only ever holds ciphertext.
+
+The field only formats and delegates; the cryptography lives in `prixagent.crypto`.
+How a value moves:
+
+- From the database it arrives as a `Sealed` ciphertext holder (`from_db_value` has no
+  model instance, so it cannot know the associated data yet).
+- Reading the attribute decrypts it with the associated data of *this* row
+  (table, column, tenant id). Plaintext exists only when code reads the attribute.
+- Assigning a string stores plaintext on the instance; `pre_save` seals it with the
+  current key just before it is written.
+- Queryset `update()`/`bulk_update()` with a plain string is refused: there is no row to
+  bind the value to, and writing plaintext into the column must be impossible.
+
+Lookups other than `isnull` are refused, and so are `unique`/`db_index`: equal plaintexts
+never produce equal ciphertexts, so such queries would be silently wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+from django.db import models
+
+from prixagent import crypto, redaction
+
+
+class Sealed:
+    """A ciphertext as stored. Its repr shows the key id, never the data."""
+
+    __slots__ = ("ciphertext",)
+
+    def __init__(self, ciphertext: str) -> None:
+        self.ciphertext = ciphertext
+
+    def __repr__(self) -> str:
+        try:
+            return f"<Sealed {crypto.stored_key_id(self.ciphertext)}>"
+        except crypto.DecryptionError:
+            return "<Sealed malformed>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sealed) and other.ciphertext == self.ciphertext
+
+    def __hash__(self) -> int:
+        return hash(self.ciphertext)
+
+
+class _SecretDescriptor:
+    def __init__(self, field: EncryptedTextField) -> None:
+        self.field = field
+
+    def __get__(self, instance: models.Model | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__.get(self.field.attname)
+        if isinstance(value, Sealed):
+            plain = crypto.get_keyring().decrypt(
+                value.ciphertext, self.field.aad_for(instance), where=self.field.where(instance)
+            )
+            redaction.remember_secret(plain)
+            return plain
+        return value
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        if value == "":
+            value = None
+        instance.__dict__[self.field.attname] = value
+
+
+class EncryptedTextField(models.TextField):
+    """Text encrypted with AES-256-GCM, bound to its table, column and tenant.
+
+    `tenant_attr` names the instance attribute holding the tenant id ("account_id" on
+    tenant-owned models, "pk" on the Account itself).
+    """
+
+    def __init__(self, *args: Any, tenant_attr: str = "account_id", **kwargs: Any) -> None:
+        self.tenant_attr = tenant_attr
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        kwargs["editable"] = False  # never in a ModelForm or the admin's change form
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("editable", None)
+        if self.tenant_attr != "account_id":
+            kwargs["tenant_attr"] = self.tenant_attr
+        return name, path, args, kwargs
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        errors = super().check(**kwargs)
+        if self.unique or self.db_index:
+            errors.append(
+                checks.Error(
+                    "EncryptedTextField cannot be unique or indexed: ciphertexts of equal values differ.",
+                    obj=self,
+                    id="prixagent.E001",
+                )
+            )
+        return errors
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        setattr(cls, self.attname, _SecretDescriptor(self))
+
+    def aad_for(self, instance: models.Model) -> bytes:
+        tenant_id = getattr(instance, self.tenant_attr)
+        if tenant_id is None:
+            raise crypto.DecryptionError(f"{self.where(instance)} has no tenant to bind the secret to")
+        return crypto.associated_data(self.model._meta.db_table, self.column, tenant_id)
+
+    def where(self, instance: models.Model) -> str:
+        return f"{self.model._meta.db_table}.{self.column} of {getattr(instance, self.tenant_attr, '?')}"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Sealed | None:
+        return None if value is None else Sealed(value)
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Sealed | None:
+        value = model_instance.__dict__.get(self.attname)
+        if value is None or isinstance(value, Sealed):
+            return value
+        if not isinstance(value, str):
+            raise TypeError(f"{self.name} holds text, not {type(value).__name__}")
+        sealed = Sealed(crypto.get_keyring().encrypt(value, self.aad_for(model_instance)))
+        model_instance.__dict__[self.attname] = sealed  # plaintext does not outlive the save
+        return sealed
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, Sealed):
+            return value.ciphertext
+        raise TypeError(
+            f"{self.name} is encrypted: assign the value to a model instance and save() it; "
+            "queryset update() and lookups on it are not supported"
+        )
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            raise TypeError(f"{self.name} is encrypted: only the isnull lookup is supported")
+        return super().get_lookup(lookup_name)
+
+    def get_transform(self, lookup_name: str) -> Any:
+        raise TypeError(f"{self.name} is encrypted: transforms are not supported")
+
+    def value_to_string(self, obj: models.Model) -> str:
+        value = obj.__dict__.get(self.attname)
+        return value.ciphertext if isinstance(value, Sealed) else ""

@@ -1,0 +1,274 @@
+"""Django settings, driven entirely by the root `.env` (see `prixagent.config`)."""
+
+from __future__ import annotations
+
+import os
+
+import environ
+
+from prixagent.config import BASE_DIR, ENV_FILE, load_config
+
+if ENV_FILE.exists():
+    # overwrite=False: real environment variables win over the file.
+    environ.Env.read_env(str(ENV_FILE), overwrite=False)
+
+CONFIG = load_config(os.environ)
+env = environ.Env()
+
+# --- Core -------------------------------------------------------------------------------
+NODE_ENV = CONFIG.environment
+DEBUG = CONFIG.debug
+SECRET_KEY = CONFIG.session_secret
+ALLOWED_HOSTS = CONFIG.allowed_hosts
+ROOT_URLCONF = "prixagent.urls"
+WSGI_APPLICATION = "prixagent.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+# Which surface this process serves ("all", "landing", "client", "admin", "api", "agency"):
+# set by `manage.py serve <surface>`; see prixagent.surfaces.
+SURFACE = os.environ.get("PRIXAGENT_SURFACE", "all")
+PORTS = CONFIG.ports
+API_URL = CONFIG.api_url
+WS_URL = CONFIG.ws_url
+PROVIDER_BASE_URLS = CONFIG.provider_base_urls
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "prixagent.logging.RequestIdMiddleware",
+    "prixagent.surfaces.SurfaceMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.AccountStatusMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASES = {"default": env.db_url_config(CONFIG.database_url)}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Cache, broker ------------------------------------------------------------------------
+REDIS_URL = CONFIG.redis_url
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"prixagent-{NODE_ENV}",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+# No broker configured: tasks run in-process, so `make run` needs nothing installed.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+
+# --- Auth, passwords, sessions ------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+ADMIN_EMAIL = CONFIG.admin_email
+ADMIN_PASSWORD = CONFIG.admin_password
+SESSION_COOKIE_AGE = CONFIG.session_expires_in
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "landing"
+
+# --- Encryption of tenant credentials -----------------------------------------------------
+ENCRYPTION_KEY = CONFIG.encryption_key
+ENCRYPTION_RETIRED_KEYS = CONFIG.retired_encryption_keys
+
+# --- Platform provider accounts (the platform's own, not tenants') -------------------------
+ELEVENLABS_API_KEY = CONFIG.elevenlabs_api_key
+ELEVENLABS_VOICE_ID = CONFIG.elevenlabs_voice_id
+PAYPAL_CLIENT_ID = CONFIG.paypal_client_id
+PAYPAL_SECRET = CONFIG.paypal_secret
+PAYPAL_MODE = CONFIG.paypal_mode
+
+# --- REST API -----------------------------------------------------------------------------
+RATE_LIMIT_WINDOW_SECONDS = CONFIG.rate_limit_window * 60
+RATE_LIMIT_MAX_REQUESTS = CONFIG.rate_limit_max_requests
+# Login attempts are limited far more tightly than ordinary requests, per email and per IP.
+LOGIN_ATTEMPTS_PER_EMAIL = 5
+LOGIN_ATTEMPTS_PER_IP = 20
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["prixagent.throttling.PlatformRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "prixagent.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# Refresh tokens are signed with a key of their own (accounts.tokens.RefreshToken).
+JWT_REFRESH_SECRET = CONFIG.jwt_refresh_secret
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": CONFIG.jwt_secret,
+    "ISSUER": CONFIG.jwt_issuer,
+    "AUDIENCE": CONFIG.jwt_audience,
+    "ACCESS_TOKEN_LIFETIME": CONFIG.jwt_expires_in,
+    "REFRESH_TOKEN_LIFETIME": CONFIG.jwt_refresh_expires_in,
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    # A password change revokes every token issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
+    "USER_ID_FIELD": "id",
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PrixAgent API",
+    "DESCRIPTION": "AI voice agents on the phone: accounts, integrations, contacts, campaigns, calls.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI is served from the installed sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- CORS / CSRF --------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = CONFIG.cors_origins
+CORS_URLS_REGEX = r"^/(api|healthz).*$"
+CSRF_TRUSTED_ORIGINS = CONFIG.cors_origins
+
+# --- i18n ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 86400
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if CONFIG.production
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Email --------------------------------------------------------------------------------
+vars().update(env.email_url_config(CONFIG.email_url))
+DEFAULT_FROM_EMAIL = CONFIG.default_from_email
+
+# --- Security -----------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if CONFIG.production:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- Logging ------------------------------------------------------------------------------
+LOG_LEVEL = CONFIG.log_level.upper()
+LOG_FILE_PATH = CONFIG.log_file_path
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "prixagent.logging.RequestIdFilter"},
+        "redact": {"()": "prixagent.logging.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["request_id", "redact"],
+        },
+        "file": {
+            "class": "prixagent.logging.LazyRotatingFileHandler",
+            "filename": str(LOG_FILE_PATH / "prixagent.log"),
+            "maxBytes": 10 * 1024 * 1024,
+            "backupCount": 5,
+            "formatter": "line",
+            "filters": ["request_id", "redact"],
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,57 @@
+"""Rate limits: RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW for every API client, and a
+much tighter limit on login attempts, counted per email and per IP address."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+
+class PlatformRateThrottle(SimpleRateThrottle):
+    """Per user when authenticated, per IP otherwise."""
+
+    scope = "platform"
+
+    def get_rate(self) -> str:
+        return "configured"
+
+    def parse_rate(self, rate: str | None) -> tuple[int, int]:
+        return settings.RATE_LIMIT_MAX_REQUESTS, settings.RATE_LIMIT_WINDOW_SECONDS
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        if request.user and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginIPThrottle(PlatformRateThrottle):
+    scope = "login-ip"
+
+    def parse_rate(self, rate: str | None) -> tuple[int, int]:
+        return settings.LOGIN_ATTEMPTS_PER_IP, settings.RATE_LIMIT_WINDOW_SECONDS
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginEmailThrottle(PlatformRateThrottle):
+    """Counts attempts per target email, whatever IP they come from."""
+
+    scope = "login-email"
+
+    def parse_rate(self, rate: str | None) -> tuple[int, int]:
+        return settings.LOGIN_ATTEMPTS_PER_EMAIL, settings.RATE_LIMIT_WINDOW_SECONDS
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        email = str(request.data.get("email", "")).strip().lower() if hasattr(request, "data") else ""
+        if not email:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": email}

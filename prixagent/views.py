@@ -1,0 +1,8 @@
+"""The public landing page."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "landing.html")
