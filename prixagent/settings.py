@@ -52,7 +52,6 @@ MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
     "prixagent.surfaces.SurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -63,6 +62,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
 ]
+
+if CONFIG.production:
+    # Static files from `collectstatic`, served by the app itself (no CDN, no extra server).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 TEMPLATES = [
     {
