@@ -19,7 +19,7 @@ import base64
 import binascii
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -46,38 +46,36 @@ class Keyring:
 
     primary: bytes
     retired: tuple[bytes, ...] = ()
+    # key id -> cipher, built once: hashing keys and building AESGCM per call is most of the cost.
+    _ciphers: dict[str, AESGCM] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for key in (self.primary, *self.retired):
             if len(key) != 32:
                 raise ValueError("AES-256 keys are 32 bytes")
+        object.__setattr__(self, "_ciphers", {key_id(k): AESGCM(k) for k in (*self.retired, self.primary)})
 
     def __repr__(self) -> str:
         return f"Keyring(primary={self.primary_id}, retired={list(self.retired_ids)})"
 
     @property
     def primary_id(self) -> str:
-        return key_id(self.primary)
+        return next(reversed(self._ciphers))  # the primary is inserted last
 
     @property
     def retired_ids(self) -> tuple[str, ...]:
         return tuple(key_id(k) for k in self.retired)
 
-    def _key(self, kid: str) -> bytes | None:
-        for key in (self.primary, *self.retired):
-            if key_id(key) == kid:
-                return key
-        return None
-
     def encrypt(self, plaintext: str, aad: bytes) -> str:
+        kid = self.primary_id
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.primary).encrypt(nonce, plaintext.encode(), aad)
-        return f"{PREFIX}:{self.primary_id}:{base64.b64encode(nonce + sealed).decode()}"
+        sealed = self._ciphers[kid].encrypt(nonce, plaintext.encode(), aad)
+        return f"{PREFIX}:{kid}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, stored: str, aad: bytes, where: str = "value") -> str:
         prefix, kid, body = parse(stored, where)
-        key = self._key(kid)
-        if key is None:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
             raise DecryptionError(
                 f"{where} is sealed with key {kid}, which is not configured "
                 "(add the old key to ENCRYPTION_RETIRED_KEYS)"
@@ -89,7 +87,7 @@ class Keyring:
         if len(raw) < NONCE_BYTES + 16:
             raise DecryptionError(f"{where} is not valid ciphertext (too short)")
         try:
-            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+            plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
         except InvalidTag:
             raise DecryptionError(
                 f"{where} failed authentication: it was altered, or copied from another account or column"

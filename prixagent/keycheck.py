@@ -13,7 +13,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core import checks
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.models import Count, Model
 from django.db.models.functions import Substr
 
@@ -56,8 +56,6 @@ def _problem() -> str | None:
         missing = missing_keys()
     except DatabaseError:
         return None  # not migrated yet: nothing can be stored under any key
-    finally:
-        connection.close_if_unusable_or_obsolete()
     if not missing:
         return None
     listing = ", ".join(f"{kid} ({n} secrets)" for kid, n in sorted(missing.items()))

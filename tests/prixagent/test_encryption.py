@@ -161,3 +161,19 @@ def test_keyring_binds_associated_data() -> None:
     assert keyring.decrypt(stored, aad) == "secret-value"
     with pytest.raises(DecryptionError):
         keyring.decrypt(stored, crypto.associated_data("accounts", "ghl_api_key", uuid.uuid4()))
+
+
+def test_startup_refuses_to_drop_a_key_that_rows_still_use(stored: Account, settings: object) -> None:
+    from prixagent.config import ConfigError
+    from prixagent.keycheck import check_keys_in_use, key_usage, require_keys_in_use_are_configured
+
+    old_kid = crypto.get_keyring().primary_id
+    assert key_usage() == {old_kid: 1}
+    settings.ENCRYPTION_KEY = os.urandom(32)
+    settings.ENCRYPTION_RETIRED_KEYS = ()
+    with pytest.raises(ConfigError, match=f"{old_kid} \\(1 secrets\\)"):
+        require_keys_in_use_are_configured()
+    assert [e.id for e in check_keys_in_use()] == ["prixagent.E002"]
+    settings.ENCRYPTION_RETIRED_KEYS = (bytes.fromhex("00" * 16) + os.urandom(16),)
+    with pytest.raises(ConfigError):
+        require_keys_in_use_are_configured()
