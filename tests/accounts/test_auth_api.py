@@ -195,3 +195,13 @@ def test_it_serves_the_openapi_schema_and_docs(api: APIClient, db: None) -> None
     docs = api.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_it_hashes_passwords_with_argon2(api: APIClient, db: None) -> None:
+    api.post(
+        "/api/v1/auth/register/",
+        {"account_name": "Hash Co", "email": "h@hash.test", "password": "a fine long password"},
+    )
+    user = User.objects.get(email="h@hash.test")
+    assert user.password.startswith("argon2$")
+    assert "a fine long password" not in user.password
