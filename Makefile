@@ -36,6 +36,10 @@ test: install
 bench: install
 	NODE_ENV=test $(PY) bench/run.py
 
+## Fake Twilio/ElevenLabs/GHL/Cal.com/PayPal on 127.0.0.1 with demo credentials.
+sandbox: install .env
+	$(PY) manage.py provider_sandbox --demo
+
 lint: install
 	$(PY) -m ruff check .
 

@@ -31,6 +31,8 @@ PORTS = CONFIG.ports
 API_URL = CONFIG.api_url
 WS_URL = CONFIG.ws_url
 PROVIDER_BASE_URLS = CONFIG.provider_base_urls
+# Seconds a provider call may take before it counts as a transient failure.
+PROVIDER_TIMEOUT_SECONDS = 10
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -276,5 +278,7 @@ LOGGING = {
     "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # The SDK logs every request URL at INFO; URLs carry tenant account SIDs.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,78 @@
+"""Cal.com API v2 with `requests`, one tenant's API key.
+
+Each endpoint family needs its own `cal-api-version`; without it Cal.com silently serves an
+older request/response shape (providers.md §4.1). `/v2/me` takes none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.providers.base import JsonApi, base_url, require
+
+PROVIDER = "Cal.com"
+REAL_URL = "https://api.cal.com/v2"
+EVENT_TYPES_VERSION = "2024-06-14"
+SLOTS_VERSION = "2024-09-04"
+BOOKINGS_VERSION = "2024-08-13"
+
+
+class CalcomClient(JsonApi):
+    provider = PROVIDER
+
+    def __init__(self, api_key: str, *, timeout_s: float | None = None) -> None:
+        require(PROVIDER, api_key=api_key)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        super().__init__(base_url("calcom", REAL_URL), headers=headers, secrets=(api_key,), timeout_s=timeout_s)
+
+    def reason_of(self, body: Any) -> str:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("code") or error)
+        return str(body)[:200]
+
+    def data(self, method: str, path: str, version: str | None, **kwargs: Any) -> Any:
+        headers = {"cal-api-version": version} if version else {}
+        return self.call(method, path, headers=headers, **kwargs)["data"]
+
+    def me(self) -> dict[str, Any]:
+        return self.data("GET", "/me", None)
+
+    def event_types(self) -> list[dict[str, Any]]:
+        return self.data("GET", "/event-types", EVENT_TYPES_VERSION)
+
+    def slots(
+        self, *, event_type_id: int, start: str, end: str, time_zone: str = "UTC"
+    ) -> dict[str, list[dict[str, Any]]]:
+        params = {"eventTypeId": event_type_id, "start": start, "end": end, "timeZone": time_zone}
+        return self.data("GET", "/slots", SLOTS_VERSION, params=params)
+
+    def create_booking(
+        self, *, event_type_id: int, start_utc: str, attendee: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
+        body = {"eventTypeId": event_type_id, "start": start_utc, "attendee": attendee, **extra}
+        return self.data("POST", "/bookings", BOOKINGS_VERSION, json=body)
+
+    def cancel_booking(self, uid: str, reason: str = "") -> dict[str, Any]:
+        return self.data("POST", f"/bookings/{uid}/cancel", BOOKINGS_VERSION, json={"cancellationReason": reason})
+
+
+def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+    cal = CalcomClient(api_key, timeout_s=timeout_s)
+    try:
+        me = cal.me()
+    finally:
+        cal.close()
+    return {"username": me.get("username", ""), "email": me.get("email", ""), "time_zone": me.get("timeZone", "")}
+
+
+def list_event_types(api_key: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
+    cal = CalcomClient(api_key, timeout_s=timeout_s)
+    try:
+        types = cal.event_types()
+    finally:
+        cal.close()
+    return [
+        {"id": t["id"], "slug": t.get("slug", ""), "title": t.get("title", ""), "length": t.get("lengthInMinutes")}
+        for t in types
+    ]

@@ -1,0 +1,68 @@
+"""ElevenLabs Agents Platform, through the official SDK, with one key (a tenant's or the platform's).
+
+- `api_key` is always passed explicitly: the SDK's default is os.getenv("ELEVENLABS_API_KEY"),
+  read at import time, so a blank tenant key would silently become the platform's.
+- The SDK retries every method (POST included) on 408/409/429/5xx, so calls that create things
+  pass `NO_RETRY`: a retried create can duplicate an agent or, worse, a phone call.
+- A 401 carries `detail.status`: `invalid_api_key` (wrong key) vs `missing_permissions` (a valid
+  key without the scope we need); both are permanent, with different codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from elevenlabs import ElevenLabs
+from elevenlabs.core.api_error import ApiError
+
+from integrations.providers.base import (
+    ProviderError,
+    base_url,
+    error_for_status,
+    require,
+    scrub,
+    timeout,
+    transport_error,
+)
+
+PROVIDER = "ElevenLabs"
+REAL_URL = "https://api.elevenlabs.io"
+NO_RETRY: dict[str, Any] = {"max_retries": 0}
+
+
+def client(api_key: str, *, timeout_s: float | None = None) -> ElevenLabs:
+    require(PROVIDER, api_key=api_key)
+    return ElevenLabs(api_key=api_key, base_url=base_url("elevenlabs", REAL_URL), timeout=timeout_s or timeout())
+
+
+def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+    """List one agent: needs `convai_read`, the permission the product actually uses."""
+    el = client(api_key, timeout_s=timeout_s)
+    # Validation is read-only, but a 429/5xx retry would sleep up to a minute inside a request.
+    page = call(api_key, lambda: el.conversational_ai.agents.list(page_size=1, request_options=NO_RETRY))
+    return {"agents_visible": len(page.agents)}
+
+
+def call(api_key: str, fn: Any) -> Any:
+    """Run one SDK call and map its failures to ProviderError."""
+    try:
+        return fn()
+    except ApiError as exc:
+        raise _from_api_error(exc, api_key) from exc
+    except httpx.TransportError as exc:
+        raise transport_error(PROVIDER, exc) from exc
+
+
+def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
+    detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
+    status_name = detail.get("status") if isinstance(detail, dict) else None
+    message = detail.get("message") if isinstance(detail, dict) else None
+    reason = scrub(str(message or status_name or detail or exc.body or "no reason given"), (api_key,))
+    code = status_name if status_name in ("invalid_api_key", "missing_permissions") else None
+    if code == "missing_permissions":
+        # A valid key, but without the scope we need: the owner must fix the key's permissions.
+        return ProviderError(
+            f"{PROVIDER} key lacks a permission: {reason}", permanent=True, code=code, status=exc.status_code
+        )
+    return error_for_status(PROVIDER, exc.status_code or 500, reason, code=code)

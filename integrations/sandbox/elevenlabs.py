@@ -1,0 +1,324 @@
+"""ElevenLabs Agents Platform API, the part PrixAgent uses (providers.md §2, §6).
+
+Keys carry permissions like real scoped keys: `/v1/user` needs `user_read`, reads under
+`/v1/convai/` need `convai_read`, writes need `convai_write`. Each key belongs to a workspace;
+agents, tools, phone numbers and conversations live in the workspace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from integrations.sandbox.base import ProviderApp, Request, Response, new_id
+
+ALL_PERMISSIONS = ("convai_read", "convai_write", "user_read")
+STATUS_FOR_CODE = {400: "invalid_request", 404: "not_found", 429: "system_busy", 500: "internal_error"}
+
+
+def elevenlabs_signature(secret: str, body: str, timestamp: int | None = None) -> str:
+    """ElevenLabs-Signature header: `t=<unix>,v0=<hex HMAC-SHA256 of "t.body">`."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v0={digest}"
+
+
+class ElevenLabsApp(ProviderApp):
+    name = "elevenlabs"
+
+    def reset_state(self) -> None:
+        self.keys: dict[str, dict[str, Any]] = {}  # api key -> {workspace, permissions}
+        self.agents: dict[str, dict[str, Any]] = {}
+        self.tools: dict[str, dict[str, Any]] = {}
+        self.phone_numbers: dict[str, dict[str, Any]] = {}
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.webhooks: dict[str, dict[str, Any]] = {}
+
+    def routes(self) -> list[tuple[str, str, Any]]:
+        agent = r"(?P<agent>agent_[0-9a-z]+)"
+        return [
+            ("GET", r"/v1/user", self.get_user),
+            ("GET", r"/v1/convai/agents", self.list_agents),
+            ("POST", r"/v1/convai/agents/create", self.create_agent),
+            ("GET", rf"/v1/convai/agents/{agent}", self.get_agent),
+            ("PATCH", rf"/v1/convai/agents/{agent}", self.update_agent),
+            ("DELETE", rf"/v1/convai/agents/{agent}", self.delete_agent),
+            ("GET", r"/v1/convai/tools", self.list_tools),
+            ("POST", r"/v1/convai/tools", self.create_tool),
+            ("POST", r"/v1/convai/phone-numbers", self.import_phone_number),
+            ("POST", r"/v1/convai/twilio/register-call", self.register_call),
+            ("POST", r"/v1/convai/twilio/outbound-call", self.outbound_call),
+            ("GET", r"/v1/convai/conversations/(?P<conversation>conv_[0-9a-z]+)", self.get_conversation),
+            ("POST", r"/v1/workspace/webhooks", self.create_webhook),
+        ]
+
+    # --- test API --------------------------------------------------------------------------
+    def create_key(
+        self,
+        permissions: tuple[str, ...] | list[str] = ALL_PERMISSIONS,
+        *,
+        workspace: str | None = None,
+        api_key: str | None = None,
+    ) -> str:
+        key = api_key or new_id("sk_", 24)
+        with self.lock:
+            self.keys[key] = {"workspace": workspace or new_id("ws_", 6), "permissions": set(permissions)}
+        return key
+
+    def workspace_of(self, api_key: str) -> str:
+        return self.keys[api_key]["workspace"]
+
+    def control_actions(self) -> dict[str, Any]:
+        return {"keys": lambda **kw: {"api_key": self.create_key(**kw)}}
+
+    def state(self) -> dict[str, Any]:
+        keys = {k: {"workspace": v["workspace"], "permissions": sorted(v["permissions"])} for k, v in self.keys.items()}
+        return {"keys": keys, "agents": self.agents, "tools": self.tools, "conversations": self.conversations}
+
+    # --- protocol ----------------------------------------------------------------------------
+    def identify(self, request: Request) -> str | None:
+        return request.headers.get("xi-api-key")
+
+    def error(self, status: int, message: str, detail_status: str | None = None) -> Response:
+        detail = {"status": detail_status or STATUS_FOR_CODE.get(status, "error"), "message": message}
+        return Response(status, {"detail": detail})
+
+    def _authorize(self, request: Request, permission: str) -> Response | str:
+        key = self.keys.get(request.headers.get("xi-api-key", ""))
+        if key is None:
+            return self.error(401, "Invalid API key", "invalid_api_key")
+        if permission not in key["permissions"]:
+            return self.error(
+                401,
+                f"The API key you used is missing the permission {permission} to execute this operation.",
+                "missing_permissions",
+            )
+        return key["workspace"]
+
+    def _convai(self, request: Request) -> Response | str:
+        return self._authorize(request, "convai_read" if request.method == "GET" else "convai_write")
+
+    def _own_agent(self, request: Request) -> Response | dict[str, Any]:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        agent = self.agents.get(request.params["agent"])
+        if agent is None or agent["workspace"] != workspace:
+            return self.error(404, f"Agent {request.params['agent']} not found", "agent_not_found")
+        return agent
+
+    # --- handlers ----------------------------------------------------------------------------
+    def get_user(self, request: Request) -> Response:
+        workspace = self._authorize(request, "user_read")
+        if isinstance(workspace, Response):
+            return workspace
+        key = request.headers["xi-api-key"]
+        subscription = {"tier": "creator", "character_count": 0, "character_limit": 100000, "status": "active"}
+        return Response(200, {"user_id": workspace, "subscription": subscription, "xi_api_key_preview": key[-4:]})
+
+    def list_agents(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        agents = [a for a in self.agents.values() if a["workspace"] == workspace]
+        start = int(request.arg("cursor") or 0)
+        size = min(int(request.arg("page_size") or 30), 100)
+        page = agents[start : start + size]
+        more = start + size < len(agents)
+        return Response(
+            200,
+            {
+                "agents": [self._summary(a) for a in page],
+                "has_more": more,
+                "next_cursor": str(start + size) if more else None,
+            },
+        )
+
+    def create_agent(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        body = request.body if isinstance(request.body, dict) else {}
+        if "conversation_config" not in body:
+            return self._missing("conversation_config")
+        agent_id = new_id("agent_", 12)
+        now = int(time.time())
+        self.agents[agent_id] = {
+            "agent_id": agent_id,
+            "workspace": workspace,
+            "name": body.get("name") or "",
+            "conversation_config": body["conversation_config"],
+            "platform_settings": body.get("platform_settings") or {},
+            "tags": body.get("tags") or [],
+            "created_at_unix_secs": now,
+            "updated_at_unix_secs": now,
+        }
+        return Response(200, {"agent_id": agent_id})
+
+    def get_agent(self, request: Request) -> Response:
+        agent = self._own_agent(request)
+        return agent if isinstance(agent, Response) else Response(200, self._full(agent))
+
+    def update_agent(self, request: Request) -> Response:
+        agent = self._own_agent(request)
+        if isinstance(agent, Response):
+            return agent
+        body = request.body if isinstance(request.body, dict) else {}
+        for field in ("name", "conversation_config", "platform_settings", "tags"):
+            if field in body:
+                agent[field] = body[field]
+        agent["updated_at_unix_secs"] = int(time.time())
+        return Response(200, self._full(agent))
+
+    def delete_agent(self, request: Request) -> Response:
+        agent = self._own_agent(request)
+        if isinstance(agent, Response):
+            return agent
+        del self.agents[agent["agent_id"]]
+        return Response(200, {})
+
+    def list_tools(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        return Response(200, {"tools": [self._public(t) for t in self.tools.values() if t["workspace"] == workspace]})
+
+    def create_tool(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        config = (request.body or {}).get("tool_config") if isinstance(request.body, dict) else None
+        if not isinstance(config, dict):
+            return self._missing("tool_config")
+        tool = {"id": new_id("tool_", 12), "workspace": workspace, "tool_config": config, "access_info": self._access()}
+        self.tools[tool["id"]] = tool
+        return Response(200, self._public(tool))
+
+    def import_phone_number(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        body = request.body if isinstance(request.body, dict) else {}
+        for field in ("phone_number", "label", "sid", "token"):
+            if not body.get(field):
+                return self._missing(field)
+        number_id = new_id("phnum_", 12)
+        self.phone_numbers[number_id] = {"workspace": workspace, **body, "token": "[stored]"}
+        return Response(200, {"phone_number_id": number_id})
+
+    def register_call(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        body = request.body if isinstance(request.body, dict) else {}
+        for field in ("agent_id", "from_number", "to_number"):
+            if not body.get(field):
+                return self._missing(field)
+        agent = self.agents.get(body["agent_id"])
+        if agent is None or agent["workspace"] != workspace:
+            return self.error(404, f"Agent {body['agent_id']} not found", "agent_not_found")
+        conversation = self._new_conversation(workspace, agent["agent_id"], body)
+        twiml = (
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>'
+            f'<Stream url="wss://api.elevenlabs.io/v1/convai/conversation/twilio?token={conversation}" />'
+            "</Connect></Response>"
+        )
+        return Response(200, twiml, content_type="text/xml")
+
+    def outbound_call(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        body = request.body if isinstance(request.body, dict) else {}
+        for field in ("agent_id", "agent_phone_number_id", "to_number"):
+            if not body.get(field):
+                return self._missing(field)
+        number = self.phone_numbers.get(body["agent_phone_number_id"])
+        if number is None or number["workspace"] != workspace:
+            return self.error(404, "Phone number not found", "phone_number_not_found")
+        conversation = self._new_conversation(workspace, body["agent_id"], body)
+        call_sid = new_id("CA")
+        self.conversations[conversation]["metadata"]["phone_call"]["call_sid"] = call_sid
+        return Response(
+            200, {"success": True, "message": "Success", "conversation_id": conversation, "callSid": call_sid}
+        )
+
+    def get_conversation(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        conversation = self.conversations.get(request.params["conversation"])
+        if conversation is None or conversation["workspace"] != workspace:
+            return self.error(404, "Conversation not found", "conversation_not_found")
+        return Response(200, {k: v for k, v in conversation.items() if k != "workspace"})
+
+    def create_webhook(self, request: Request) -> Response:
+        workspace = self._authorize(request, "convai_write")
+        if isinstance(workspace, Response):
+            return workspace
+        settings = (request.body or {}).get("settings") if isinstance(request.body, dict) else None
+        if not isinstance(settings, dict) or not settings.get("webhook_url"):
+            return self._missing("settings.webhook_url")
+        webhook = {"webhook_id": new_id("wh_", 10), "webhook_secret": new_id("wsec_", 16), "workspace": workspace}
+        self.webhooks[webhook["webhook_id"]] = {**webhook, **settings}
+        return Response(200, {"webhook_id": webhook["webhook_id"], "webhook_secret": webhook["webhook_secret"]})
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _missing(self, field: str) -> Response:
+        loc = ["body", *field.split(".")]
+        return Response(422, {"detail": [{"loc": loc, "msg": "Field required", "type": "missing"}]})
+
+    def _new_conversation(self, workspace: str, agent_id: str, body: dict[str, Any]) -> str:
+        conversation_id = new_id("conv_", 12)
+        self.conversations[conversation_id] = {
+            "conversation_id": conversation_id,
+            "agent_id": agent_id,
+            "workspace": workspace,
+            "status": "initiated",
+            "transcript": [],
+            "metadata": {
+                "start_time_unix_secs": int(time.time()),
+                "call_duration_secs": 0,
+                "phone_call": {
+                    "type": "twilio",
+                    "direction": body.get("direction", "outbound"),
+                    "external_number": body.get("to_number"),
+                    "agent_number": body.get("from_number"),
+                    "call_sid": None,
+                },
+            },
+            "analysis": None,
+            "conversation_initiation_client_data": body.get("conversation_initiation_client_data") or {},
+        }
+        return conversation_id
+
+    @staticmethod
+    def _access() -> dict[str, Any]:
+        return {"is_creator": True, "creator_name": "Sandbox", "creator_email": "sandbox@example.com", "role": "admin"}
+
+    def _summary(self, agent: dict[str, Any]) -> dict[str, Any]:
+        tts = (agent["conversation_config"] or {}).get("tts") or {}
+        return {
+            "agent_id": agent["agent_id"],
+            "name": agent["name"],
+            "voice_id": tts.get("voice_id", ""),
+            "tags": agent["tags"],
+            "created_at_unix_secs": agent["created_at_unix_secs"],
+            "updated_at_unix_secs": agent["updated_at_unix_secs"],
+            "access_info": self._access(),
+        }
+
+    def _full(self, agent: dict[str, Any]) -> dict[str, Any]:
+        public = {k: v for k, v in agent.items() if k != "workspace"}
+        return {
+            **public,
+            "metadata": {"created_at_unix_secs": agent["created_at_unix_secs"]},
+            "access_info": self._access(),
+        }
+
+    @staticmethod
+    def _public(item: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(json.dumps({k: v for k, v in item.items() if k != "workspace"}))
