@@ -137,10 +137,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="users_email_unique"),
-            # Platform staff belong to no account; tenant users to exactly one.
+            # Platform staff belong to no account; tenant users to exactly one. Never both:
+            # a tenant user flagged staff would reach the operator admin.
             models.CheckConstraint(
-                condition=models.Q(is_staff=True) | models.Q(account__isnull=False),
-                name="users_tenant_user_has_account",
+                condition=models.Q(is_staff=True, account__isnull=True)
+                | models.Q(is_staff=False, account__isnull=False),
+                name="users_staff_xor_account",
             ),
         ]
         indexes = [models.Index(fields=["account", "role"])]

@@ -88,7 +88,12 @@ def account_set_status(*, account: Account, change: StatusChange, reason: str = 
     """Suspend, reactivate or cancel a tenant. A cancelled account cannot be reactivated here."""
     target = _TARGET[change]
     if account.status == Account.Status.CANCELLED and target != Account.Status.CANCELLED:
-        raise ApplicationError(_("A cancelled account cannot be reactivated."), code="account_cancelled")
+        message = (
+            _("A cancelled account cannot be reactivated.")
+            if change == "reactivate"
+            else _("A cancelled account cannot be suspended.")
+        )
+        raise ApplicationError(message, code="account_cancelled")
     account.status = target
     account.status_reason = "" if target == Account.Status.ACTIVE else reason.strip()
     account.save(update_fields=["status", "status_reason", "updated_at"])
@@ -157,3 +162,55 @@ def _last_owner(member: User) -> bool:
         .exclude(pk=member.pk)
         .exists()
     )
+
+
+# --- Operator tools (admin, management commands) ---------------------------------------
+# Imported here rather than at the top so this section stays a pure append to the module.
+from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+
+from accounts.models import PROVIDER_SECRETS  # noqa: E402
+
+
+def account_configured_integrations(*, account: Account) -> list[str]:
+    """The providers whose credentials this account has configured ("twilio", "ghl", ...)."""
+    return [provider for provider, (_cols, flag) in PROVIDER_SECRETS.items() if getattr(account, flag)]
+
+
+def account_list(*, status: str | None = None) -> list[Account]:
+    accounts = Account.objects.order_by("created_at", "slug")
+    if status:
+        if status not in Account.Status.values:
+            raise ApplicationError(f"unknown status {status!r}; use one of {', '.join(Account.Status.values)}")
+        accounts = accounts.filter(status=status)
+    return list(accounts)
+
+
+def account_get_by_slug(*, slug: str) -> Account:
+    account = Account.objects.filter(slug=slug.strip()).first()
+    if account is None:
+        raise ApplicationError(f"no account with slug {slug!r}", code="not_found", status_code=404)
+    return account
+
+
+def admin_login_attempt_allowed(*, email: str, ip: str) -> bool:
+    """Count an admin login attempt; False once the email or the IP is over its limit.
+
+    Same budgets as the API login (LOGIN_ATTEMPTS_PER_EMAIL / _PER_IP per RATE_LIMIT_WINDOW),
+    kept in the shared cache so every admin process sees the same counters.
+    """
+    window = settings.RATE_LIMIT_WINDOW_SECONDS
+    limits = {
+        f"admin-login:email:{email.strip().lower()}": settings.LOGIN_ATTEMPTS_PER_EMAIL,
+        f"admin-login:ip:{ip}": settings.LOGIN_ATTEMPTS_PER_IP,
+    }
+    allowed = True
+    for key, limit in limits.items():
+        cache.add(key, 0, timeout=window)
+        try:
+            attempts = cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.set(key, 1, timeout=window)
+            attempts = 1
+        allowed = allowed and attempts <= limit
+    return allowed

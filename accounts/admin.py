@@ -1,0 +1,307 @@
+"""The platform operator's admin (`/admin/`): tenants and users.
+
+Rules this module keeps:
+- Secrets are write-only: an account's credential columns are never form fields (the field is
+  not editable) and the change page shows only `Account.secret_hint` ("••••abcd").
+- Status changes go through `accounts.services.account_set_status` (the actions), never a form.
+- Only platform staff who belong to no tenant get in; login attempts are rate limited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from accounts.models import PROVIDER_SECRETS, Account, User
+from accounts.services import StatusChange, account_set_status, admin_login_attempt_allowed
+from prixagent.crypto import DecryptionError
+from prixagent.errors import ApplicationError
+
+admin.site.site_header = "PrixAgent platform admin"
+admin.site.site_title = "PrixAgent admin"
+admin.site.index_title = "Platform operations"
+
+
+# --- Who may log in ----------------------------------------------------------------------
+
+
+def _is_platform_staff(user: Any) -> bool:
+    return bool(user.is_active and user.is_staff and getattr(user, "account_id", None) is None)
+
+
+class PlatformAdminLoginForm(AdminAuthenticationForm):
+    """Admin login: rate limited per email and per IP, and closed to every tenant user."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many login attempts. Wait a few minutes and try again.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        if not admin_login_attempt_allowed(email=self.cleaned_data.get("username") or "", ip=ip):
+            raise ValidationError(self.error_messages["throttled"], code="throttled")
+        return super().clean()
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)  # refuses inactive and non-staff users
+        if not _is_platform_staff(user):
+            raise self.get_invalid_login_error()
+
+
+def _platform_staff_only(request: HttpRequest) -> bool:
+    # Also guards sessions opened elsewhere (the dashboard login): a tenant user is never in.
+    return _is_platform_staff(request.user)
+
+
+admin.site.login_form = PlatformAdminLoginForm
+# An instance attribute, so it is called as has_permission(request) without binding.
+admin.site.has_permission = _platform_staff_only
+
+
+# --- Accounts ----------------------------------------------------------------------------
+
+
+class AccountActionForm(helpers.ActionForm):
+    reason = forms.CharField(required=False, max_length=500, label="Reason (shown to the account's users)")
+
+
+class UserInline(admin.TabularInline):
+    model = User
+    fields = ("email", "name", "role", "is_active", "last_login")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+
+def _credential_hint(column: str, label: str) -> Any:
+    @admin.display(description=label)
+    def hint(self: AccountAdmin, account: Account) -> str:
+        try:
+            return account.secret_hint(column) or "— not set"
+        except DecryptionError as exc:
+            return f"unreadable: {exc}"  # names the column and key id, never the value
+
+    hint.__name__ = f"{column}_hint"
+    return hint
+
+
+SECRET_COLUMNS = tuple(column for columns, _flag in PROVIDER_SECRETS.values() for column in columns)
+CONFIGURED_FLAGS = tuple(flag for _columns, flag in PROVIDER_SECRETS.values())
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "email",
+        "status",
+        "subscription_plan",
+        "twilio",
+        "ghl",
+        "elevenlabs",
+        "calcom",
+        "user_count",
+        "created_at",
+        "last_login",
+    )
+    list_filter = ("status", "subscription_plan", "subscription_status", *CONFIGURED_FLAGS)
+    search_fields = ("name", "email", "slug")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    prepopulated_fields = {"slug": ("name",)}
+    action_form = AccountActionForm
+    actions = ("suspend_accounts", "reactivate_accounts", "cancel_accounts")
+    inlines = (UserInline,)
+    readonly_fields = (
+        "status",
+        "status_reason",
+        *CONFIGURED_FLAGS,
+        *(f"{column}_hint" for column in SECRET_COLUMNS),
+        "twilio_phone_numbers",
+        "ghl_location_id",
+        "elevenlabs_agent_id",
+        "usage_stats",
+        "created_at",
+        "updated_at",
+        "last_login",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "email")}),
+        (
+            "Status",
+            {
+                "fields": ("status", "status_reason"),
+                "description": "Change the status with the actions on the account list (suspend, reactivate, "
+                "cancel); they record the reason the account's users see.",
+            },
+        ),
+        ("Subscription", {"fields": ("subscription_plan", "subscription_status")}),
+        (
+            "Integrations (credentials are write-only: last 4 characters at most)",
+            {
+                "fields": (
+                    ("twilio_configured", "twilio_account_sid_hint", "twilio_auth_token_hint"),
+                    "twilio_phone_numbers",
+                    ("ghl_configured", "ghl_api_key_hint", "ghl_location_id"),
+                    ("elevenlabs_configured", "elevenlabs_api_key_hint", "elevenlabs_agent_id"),
+                    ("calcom_configured", "calcom_api_key_hint"),
+                )
+            },
+        ),
+        ("Settings and limits", {"fields": ("settings", "limits", "usage_stats")}),
+        ("Dates", {"fields": ("created_at", "updated_at", "last_login")}),
+    )
+
+    twilio_account_sid_hint = _credential_hint("twilio_account_sid", "Twilio Account SID")
+    twilio_auth_token_hint = _credential_hint("twilio_auth_token", "Twilio auth token")
+    ghl_api_key_hint = _credential_hint("ghl_api_key", "GoHighLevel API key")
+    elevenlabs_api_key_hint = _credential_hint("elevenlabs_api_key", "ElevenLabs API key")
+    calcom_api_key_hint = _credential_hint("calcom_api_key", "Cal.com API key")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
+        return super().get_queryset(request).annotate(user_count=Count("users"))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Accounts are cancelled, not bulk-deleted; the change page keeps a delete button.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="users", ordering="user_count")
+    def user_count(self, account: Account) -> int:
+        return getattr(account, "user_count", 0)
+
+    @admin.display(description="Twilio", boolean=True, ordering="twilio_configured")
+    def twilio(self, account: Account) -> bool:
+        return account.twilio_configured
+
+    @admin.display(description="GHL", boolean=True, ordering="ghl_configured")
+    def ghl(self, account: Account) -> bool:
+        return account.ghl_configured
+
+    @admin.display(description="ElevenLabs", boolean=True, ordering="elevenlabs_configured")
+    def elevenlabs(self, account: Account) -> bool:
+        return account.elevenlabs_configured
+
+    @admin.display(description="Cal.com", boolean=True, ordering="calcom_configured")
+    def calcom(self, account: Account) -> bool:
+        return account.calcom_configured
+
+    @admin.action(description="Suspend selected accounts (with the reason above)")
+    def suspend_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        self._set_status(request, queryset, "suspend", "suspended", "Suspended by the platform operator.")
+
+    @admin.action(description="Reactivate selected accounts")
+    def reactivate_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        self._set_status(request, queryset, "reactivate", "reactivated", "")
+
+    @admin.action(description="Cancel selected accounts (with the reason above)")
+    def cancel_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        self._set_status(request, queryset, "cancel", "cancelled", "Cancelled by the platform operator.")
+
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Account], change: StatusChange, done: str, default: str
+    ) -> None:
+        reason = (request.POST.get("reason", "").strip() or default) if change != "reactivate" else ""
+        changed, refused = 0, []
+        for account in queryset:
+            try:
+                account_set_status(account=account, change=change, reason=reason, actor=request.user.get_username())
+            except ApplicationError as exc:
+                refused.append(f"{account.slug}: {exc.message}")
+                continue
+            changed += 1
+            self.log_change(request, account, f"{done.capitalize()}: {reason}" if reason else done.capitalize())
+        if changed:
+            self.message_user(request, f"{changed} account{'s' if changed != 1 else ''} {done}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not {done}: {'; '.join(refused)}", messages.WARNING)
+
+
+# --- Users ---------------------------------------------------------------------------------
+
+
+def _check_staff_or_tenant(cleaned: dict[str, Any]) -> None:
+    """Platform staff belong to no account; everyone else belongs to exactly one."""
+    staff = bool(cleaned.get("is_staff") or cleaned.get("is_superuser"))
+    if staff and cleaned.get("account"):
+        raise ValidationError("Platform staff belong to no account: clear the account or the staff flags.")
+    if not staff and not cleaned.get("account"):
+        raise ValidationError("A tenant user needs an account (or tick “platform staff”).")
+
+
+class PlatformUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name", "account", "role", "is_staff")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("A user with this email already exists.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        _check_staff_or_tenant(cleaned)
+        return cleaned
+
+
+class PlatformUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError("A user with this email already exists.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        _check_staff_or_tenant(cleaned)
+        return cleaned
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = PlatformUserChangeForm
+    add_form = PlatformUserCreationForm
+    list_display = ("email", "name", "account", "role", "is_staff", "is_superuser", "is_active", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "role")
+    list_select_related = ("account",)
+    search_fields = ("email", "name", "account__name", "account__slug")
+    ordering = ("email",)
+    autocomplete_fields = ("account",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("name", "language")}),
+        ("Tenant", {"fields": ("account", "role")}),
+        ("Platform access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "name", "account", "role", "is_staff", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
