@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, User
+from accounts.models import PROVIDER_SECRETS, Account, User
 from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -165,11 +165,6 @@ def _last_owner(member: User) -> bool:
 
 
 # --- Operator tools (admin, management commands) ---------------------------------------
-# Imported here rather than at the top so this section stays a pure append to the module.
-from django.conf import settings  # noqa: E402
-from django.core.cache import cache  # noqa: E402
-
-from accounts.models import PROVIDER_SECRETS  # noqa: E402
 
 
 def account_configured_integrations(*, account: Account) -> list[str]:
@@ -191,26 +186,3 @@ def account_get_by_slug(*, slug: str) -> Account:
     if account is None:
         raise ApplicationError(f"no account with slug {slug!r}", code="not_found", status_code=404)
     return account
-
-
-def admin_login_attempt_allowed(*, email: str, ip: str) -> bool:
-    """Count an admin login attempt; False once the email or the IP is over its limit.
-
-    Same budgets as the API login (LOGIN_ATTEMPTS_PER_EMAIL / _PER_IP per RATE_LIMIT_WINDOW),
-    kept in the shared cache so every admin process sees the same counters.
-    """
-    window = settings.RATE_LIMIT_WINDOW_SECONDS
-    limits = {
-        f"admin-login:email:{email.strip().lower()}": settings.LOGIN_ATTEMPTS_PER_EMAIL,
-        f"admin-login:ip:{ip}": settings.LOGIN_ATTEMPTS_PER_IP,
-    }
-    allowed = True
-    for key, limit in limits.items():
-        cache.add(key, 0, timeout=window)
-        try:
-            attempts = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=window)
-            attempts = 1
-        allowed = allowed and attempts <= limit
-    return allowed

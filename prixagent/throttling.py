@@ -3,9 +3,11 @@ much tighter limit on login attempts, counted per email and per IP address."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
@@ -55,3 +57,33 @@ class LoginEmailThrottle(PlatformRateThrottle):
         if not email:
             return None
         return self.cache_format % {"scope": self.scope, "ident": email}
+
+
+# --- Login attempts outside DRF (the dashboard's session login) -----------------------------
+# The same limits as LoginIPThrottle / LoginEmailThrottle, counted in Django's cache so a
+# form view can ask before it checks a password.
+
+
+def _login_attempt_limits(email: str, ip: str) -> list[tuple[str, int]]:
+    limits = [(f"login-attempts:ip:{ip}", settings.LOGIN_ATTEMPTS_PER_IP)]
+    email = email.strip().lower()
+    if email:
+        # Hashed: the address stays out of the cache keys, and the key is always cache-safe.
+        digest = hashlib.sha256(email.encode()).hexdigest()
+        limits.append((f"login-attempts:email:{digest}", settings.LOGIN_ATTEMPTS_PER_EMAIL))
+    return limits
+
+
+def login_attempt_allowed(*, email: str, ip: str) -> bool:
+    """False once this email or this IP used up its attempts in the current window."""
+    return all(cache.get(key, 0) < limit for key, limit in _login_attempt_limits(email, ip))
+
+
+def login_attempt_record(*, email: str, ip: str) -> None:
+    """Count one attempt; the window starts at the first attempt and lasts RATE_LIMIT_WINDOW."""
+    for key, _limit in _login_attempt_limits(email, ip):
+        if not cache.add(key, 1, timeout=settings.RATE_LIMIT_WINDOW_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add() and incr()
+                cache.set(key, 1, timeout=settings.RATE_LIMIT_WINDOW_SECONDS)

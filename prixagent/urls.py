@@ -14,6 +14,7 @@ handler500 = "prixagent.errors.server_error"
 urlpatterns = [
     # landing
     path("", views.landing, name="landing"),
+    path("i18n/setlang/", views.language_set, name="set_language"),  # also stores user.language
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     # client dashboard

@@ -1,0 +1,76 @@
+"""Dashboard forms. They validate shape; accounts.services decides what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from prixagent.throttling import login_attempt_allowed, login_attempt_record
+
+
+def client_ip(request: HttpRequest | None) -> str:
+    # REMOTE_ADDR, like DRF's throttles with NUM_PROXIES unset: a forwarded header is
+    # client-controlled, so trusting it would let anyone reset their own counter.
+    return (request.META.get("REMOTE_ADDR") if request else None) or "unknown"
+
+
+class SignupForm(forms.Form):
+    account_name = forms.CharField(
+        label=_("Business name"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "organization", "autofocus": True}),
+    )
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(label=_("Email"), max_length=255, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters; avoid common passwords."),
+    )
+
+    def add_service_errors(self, fields: dict[str, list[str]], message: str) -> None:
+        """Put an ApplicationError's per-field messages next to the matching inputs."""
+        if not fields:
+            self.add_error(None, message)
+        for field, messages in fields.items():
+            for text in messages:
+                self.add_error(field if field in self.fields else None, text)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Log in by email, with the API's per-email and per-IP attempt limit."""
+
+    username = forms.EmailField(
+        label=_("Email"),
+        max_length=255,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Enter a correct email and password."),
+        "throttled": _("Too many attempts. Wait a few minutes and try again."),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email = str(self.data.get("username", ""))
+        ip = client_ip(self.request)
+        # Checked before the password, so a locked-out attacker learns nothing more.
+        if not login_attempt_allowed(email=email, ip=ip):
+            raise ValidationError(self.error_messages["throttled"], code="throttled")
+        login_attempt_record(email=email, ip=ip)
+        return super().clean()
+
+    @property
+    def is_throttled(self) -> bool:
+        return any(error.code == "throttled" for error in self.errors.as_data().get("__all__", []))
