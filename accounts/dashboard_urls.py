@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
+    path("integrations/", include("integrations.dashboard_urls")),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

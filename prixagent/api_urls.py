@@ -19,6 +19,7 @@ urlpatterns = [
     path("me/", accounts_api.MeView.as_view(), name="me"),
     path("account/", accounts_api.AccountView.as_view(), name="account"),
     path("config/", accounts_api.PublicConfigView.as_view(), name="public-config"),
+    path("integrations/", include("integrations.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import Account, User
