@@ -90,6 +90,9 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 DATABASES = {"default": env.db_url_config(CONFIG.database_url)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded database of `make run`: its directory must exist before the first connect.
+    os.makedirs(os.path.dirname(DATABASES["default"]["NAME"]), exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
