@@ -92,6 +92,10 @@ class Account(models.Model):
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
+    def get_queryset(self) -> models.QuerySet[User]:
+        # Every request of a tenant user needs its account (scoping, status): one query, not two.
+        return super().get_queryset().select_related("account")
+
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email is required")

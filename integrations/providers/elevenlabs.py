@@ -44,6 +44,14 @@ def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     return {"agents_visible": len(page.agents)}
 
 
+def voice(api_key: str, voice_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+    """Look a voice up (ELEVENLABS_VOICE_ID, an agent's voice): proves the key can use it."""
+    require(PROVIDER, voice_id=voice_id)
+    el = client(api_key, timeout_s=timeout_s)
+    found = call(api_key, lambda: el.voices.get(voice_id, request_options=NO_RETRY))
+    return {"voice_id": found.voice_id, "name": found.name}
+
+
 def call(api_key: str, fn: Any) -> Any:
     """Run one SDK call and map its failures to ProviderError."""
     try:
@@ -59,7 +67,7 @@ def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
     status_name = detail.get("status") if isinstance(detail, dict) else None
     message = detail.get("message") if isinstance(detail, dict) else None
     reason = scrub(str(message or status_name or detail or exc.body or "no reason given"), (api_key,))
-    code = status_name if status_name in ("invalid_api_key", "missing_permissions") else None
+    code = status_name if status_name in ("invalid_api_key", "missing_permissions", "voice_not_found") else None
     if code == "missing_permissions":
         # A valid key, but without the scope we need: the owner must fix the key's permissions.
         return ProviderError(

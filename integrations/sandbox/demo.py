@@ -16,6 +16,7 @@ TWILIO_TRIAL = {"account_sid": "AC00000000000000000000000000000002", "auth_token
 GHL = {"location_id": "DemoLocation00000001", "token": "pit-demo0000-0000-0000-000000000001"}
 ELEVENLABS_KEY = "sk_demo_convai_0000000000000000000000000001"
 ELEVENLABS_KEY_NO_CONVAI = "sk_demo_userread_000000000000000000000000002"
+ELEVENLABS_VOICE_ID = "21m00Tcm4TlvDq8ikWAM"  # a premade voice, for ELEVENLABS_VOICE_ID
 CALCOM = {"api_key": "cal_demo_00000000000000000000000001", "username": "demo"}
 PAYPAL = {"client_id": "demo-paypal-client-id-0001", "secret": "demo-paypal-secret-0001"}
 
@@ -41,7 +42,11 @@ def load_demo(sandbox: ProviderSandbox) -> dict[str, dict[str, Any]]:
         "twilio": {**TWILIO, "numbers": TWILIO_NUMBERS},
         "twilio (trial)": TWILIO_TRIAL,
         "ghl": GHL,
-        "elevenlabs": {"api_key": ELEVENLABS_KEY, "api_key without convai_read": ELEVENLABS_KEY_NO_CONVAI},
+        "elevenlabs": {
+            "api_key": ELEVENLABS_KEY,
+            "api_key without convai_read": ELEVENLABS_KEY_NO_CONVAI,
+            "voice_id (for ELEVENLABS_VOICE_ID)": ELEVENLABS_VOICE_ID,
+        },
         "calcom": {"api_key": CALCOM["api_key"], "event_types": ", ".join(e["slug"] for e in calcom["event_types"])},
         "paypal": PAYPAL,
     }

@@ -15,7 +15,9 @@ from typing import Any
 
 from integrations.sandbox.base import ProviderApp, Request, Response, new_id
 
-ALL_PERMISSIONS = ("convai_read", "convai_write", "user_read")
+ALL_PERMISSIONS = ("convai_read", "convai_write", "user_read", "voices_read")
+# ElevenLabs' premade voices every workspace can use (public voice ids).
+PREMADE_VOICES = {"21m00Tcm4TlvDq8ikWAM": "Rachel", "EXAVITQu4vr4xnSDxMaL": "Sarah", "pNInz6obpgDQGcFmaJgB": "Adam"}
 STATUS_FOR_CODE = {400: "invalid_request", 404: "not_found", 429: "system_busy", 500: "internal_error"}
 
 
@@ -41,6 +43,7 @@ class ElevenLabsApp(ProviderApp):
         agent = r"(?P<agent>agent_[0-9a-z]+)"
         return [
             ("GET", r"/v1/user", self.get_user),
+            ("GET", r"/v1/voices/(?P<voice>[A-Za-z0-9]+)", self.get_voice),
             ("GET", r"/v1/convai/agents", self.list_agents),
             ("POST", r"/v1/convai/agents/create", self.create_agent),
             ("GET", rf"/v1/convai/agents/{agent}", self.get_agent),
@@ -111,6 +114,16 @@ class ElevenLabsApp(ProviderApp):
         return agent
 
     # --- handlers ----------------------------------------------------------------------------
+    def get_voice(self, request: Request) -> Response:
+        workspace = self._authorize(request, "voices_read")
+        if isinstance(workspace, Response):
+            return workspace
+        voice_id = request.params["voice"]
+        name = PREMADE_VOICES.get(voice_id)
+        if name is None:
+            return self.error(400, f"A voice with the voice_id {voice_id} was not found.", "voice_not_found")
+        return Response(200, {"voice_id": voice_id, "name": name, "category": "premade"})
+
     def get_user(self, request: Request) -> Response:
         workspace = self._authorize(request, "user_read")
         if isinstance(workspace, Response):

@@ -121,6 +121,27 @@ def test_it_checks_the_platform_providers(provider_sandbox: Any, settings: Any) 
     assert {r.identity for r in provider_sandbox.requests("paypal")} == {app["client_id"]}
 
 
+def test_it_checks_the_default_voice(provider_sandbox: Any, settings: Any) -> None:
+    settings.ELEVENLABS_API_KEY = provider_sandbox.elevenlabs.create_key()
+    settings.ELEVENLABS_VOICE_ID = "21m00Tcm4TlvDq8ikWAM"
+    settings.PAYPAL_CLIENT_ID = settings.PAYPAL_SECRET = ""
+    out = io.StringIO()
+    call_command("check_providers", stdout=out)
+    assert "default voice Rachel (21m00Tcm4TlvDq8ikWAM)" in out.getvalue()
+    assert any(r.path == "/v1/voices/21m00Tcm4TlvDq8ikWAM" for r in provider_sandbox.requests("elevenlabs"))
+
+
+def test_it_fails_on_an_unknown_default_voice(provider_sandbox: Any, settings: Any) -> None:
+    settings.ELEVENLABS_API_KEY = provider_sandbox.elevenlabs.create_key()
+    settings.ELEVENLABS_VOICE_ID = "NoSuchVoice000"
+    settings.PAYPAL_CLIENT_ID = settings.PAYPAL_SECRET = ""
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 provider check"):
+        call_command("check_providers", stdout=out)
+    assert "elevenlabs: FAILED, rejected" in out.getvalue()
+    assert "NoSuchVoice000 was not found" in out.getvalue()
+
+
 def test_it_fails_when_a_platform_provider_rejects(provider_sandbox: Any, settings: Any) -> None:
     settings.ELEVENLABS_API_KEY = provider_sandbox.elevenlabs.create_key()
     app = provider_sandbox.paypal.create_app()

@@ -20,7 +20,12 @@ def _configured(*values: str) -> bool:
 
 def _check_elevenlabs() -> str:
     info = elevenlabs.validate(settings.ELEVENLABS_API_KEY)
-    return f"{info.get('agents_visible')} agent(s) visible"
+    summary = f"{info.get('agents_visible')} agent(s) visible"
+    if _configured(settings.ELEVENLABS_VOICE_ID):
+        # The default voice of new agents: a typo here would only surface when an agent is built.
+        voice = elevenlabs.voice(settings.ELEVENLABS_API_KEY, settings.ELEVENLABS_VOICE_ID)
+        summary += f", default voice {voice['name']} ({voice['voice_id']})"
+    return summary
 
 
 def _check_paypal() -> str:
