@@ -87,13 +87,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+SERVER_ERROR_MESSAGE = "Something went wrong on our side. Quote the request id."
+
+
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
     """handler500: JSON for API paths, the plain error page elsewhere; never a traceback."""
     if request.path.startswith(("/api/", "/webhooks/")):
-        return JsonResponse(
-            error_body("server_error", "Something went wrong on our side. Quote the request id."),
-            status=500,
-        )
+        return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)
@@ -105,3 +105,23 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+class ApiErrorMiddleware:
+    """An unexpected exception on an API or webhook path becomes the generic JSON 500.
+
+    Also under DEBUG: API clients (mobile apps, providers calling webhooks) never get
+    Django's technical page. The traceback goes to the log, tagged with the request id.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
+        if not request.path.startswith(("/api/", "/webhooks/")):
+            return None
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
+    "prixagent.errors.ApiErrorMiddleware",
 ]
 
 if CONFIG.production:

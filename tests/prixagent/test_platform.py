@@ -54,7 +54,8 @@ def test_it_answers_errors_in_one_shape_with_a_request_id(api: APIClient, db: No
     assert missing.json()["error"]["code"] == "not_found"
 
 
-def test_it_hides_tracebacks_from_clients(alice: User, settings: object) -> None:
+@pytest.mark.parametrize("debug", [False, True])
+def test_it_hides_tracebacks_from_clients(alice: User, settings: object, debug: bool) -> None:
     from django.urls import path
 
     import prixagent.api_urls as api_urls
@@ -62,7 +63,7 @@ def test_it_hides_tracebacks_from_clients(alice: User, settings: object) -> None
     def boom(request: object) -> None:
         raise RuntimeError("internal detail /etc/secret-path")
 
-    settings.DEBUG = False
+    settings.DEBUG = debug
     api_urls.urlpatterns.append(path("boom/", boom))
     try:
         client = Client(raise_request_exception=False)
