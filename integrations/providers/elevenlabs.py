@@ -70,7 +70,5 @@ def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
     code = status_name if status_name in ("invalid_api_key", "missing_permissions", "voice_not_found") else None
     if code == "missing_permissions":
         # A valid key, but without the scope we need: the owner must fix the key's permissions.
-        return ProviderError(
-            f"{PROVIDER} key lacks a permission: {reason}", permanent=True, code=code, status=exc.status_code
-        )
+        return ProviderError(reason, permanent=True, code=code, status=exc.status_code)
     return error_for_status(PROVIDER, exc.status_code or 500, reason, code=code)
