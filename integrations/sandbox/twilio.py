@@ -192,27 +192,31 @@ class TwilioApp(ProviderApp):
         return Response(201, self._public_call(call))
 
     def fetch_call(self, request: Request) -> Response:
-        account = self._authorize(request)
-        if isinstance(account, Response):
-            return account
-        call = self.calls.get(request.params["call"])
-        if not call or call["account_sid"] != account["sid"]:
-            return self.error(404, f"The requested resource {request.path} was not found", 20404)
+        call = self._own_call(request)
+        if isinstance(call, Response):
+            return call
         return Response(200, self._public_call(call))
 
     def update_call(self, request: Request) -> Response:
-        account = self._authorize(request)
-        if isinstance(account, Response):
-            return account
-        call = self.calls.get(request.params["call"])
-        if not call or call["account_sid"] != account["sid"]:
-            return self.error(404, f"The requested resource {request.path} was not found", 20404)
+        call = self._own_call(request)
+        if isinstance(call, Response):
+            return call
         status = (request.body or {}).get("Status")
         if status in ("completed", "canceled"):
             call["status"] = status
         return Response(200, self._public_call(call))
 
     # --- helpers -----------------------------------------------------------------------------
+    def _own_call(self, request: Request) -> Response | dict[str, Any]:
+        """The call named in the path, if it belongs to the authenticated account (else 401/404)."""
+        account = self._authorize(request)
+        if isinstance(account, Response):
+            return account
+        call = self.calls.get(request.params["call"])
+        if not call or call["account_sid"] != account["sid"]:
+            return self.error(404, f"The requested resource {request.path} was not found", 20404)
+        return call
+
     def _call_problem(self, account: dict[str, Any], form: dict[str, Any]) -> Response | None:
         to, from_ = form.get("To"), form.get("From")
         if not to:
