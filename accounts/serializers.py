@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
@@ -114,6 +115,8 @@ class TokenObtainSerializer(jwt_serializers.TokenObtainPairSerializer):
         attrs[self.username_field] = str(attrs.get(self.username_field, "")).strip().lower()
         data = super().validate(attrs)
         services.user_record_login(user=self.user)
+        # Token logins join the security event log like session logins do.
+        user_logged_in.send(sender=type(self.user), request=self.context.get("request"), user=self.user)
         return data
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
+    "prixagent.nostore.NoStoreMiddleware",
     "prixagent.surfaces.SurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",

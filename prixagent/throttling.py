@@ -4,11 +4,14 @@ much tighter limit on login attempts, counted per email and per IP address."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger("prixagent.security")
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.request import Request
@@ -19,6 +22,11 @@ class PlatformRateThrottle(SimpleRateThrottle):
     """Per user when authenticated, per IP otherwise."""
 
     scope = "platform"
+
+    def throttle_failure(self) -> bool:
+        # The cache key names the scope and the user id, IP or email being limited.
+        logger.warning("throttled: %s", self.key)
+        return False
 
     def get_rate(self) -> str:
         return "configured"
@@ -76,7 +84,10 @@ def _login_attempt_limits(email: str, ip: str) -> list[tuple[str, int]]:
 
 def login_attempt_allowed(*, email: str, ip: str) -> bool:
     """False once this email or this IP used up its attempts in the current window."""
-    return all(cache.get(key, 0) < limit for key, limit in _login_attempt_limits(email, ip))
+    allowed = all(cache.get(key, 0) < limit for key, limit in _login_attempt_limits(email, ip))
+    if not allowed:
+        logger.warning("login attempts exhausted: ip=%s", ip)
+    return allowed
 
 
 def login_attempt_record(*, email: str, ip: str) -> None:

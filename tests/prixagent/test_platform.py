@@ -13,6 +13,7 @@ from accounts.models import User
 from prixagent.logging import RedactSecretsFilter
 from prixagent.redaction import remember_secret
 from prixagent.surfaces import surface_for_path
+from tests.conftest import PASSWORD
 
 
 def test_it_throttles_login_attempts_per_email(api: APIClient, alice: User, settings: object) -> None:
@@ -169,3 +170,27 @@ def test_log_file_gets_request_ids_and_no_secrets(api: APIClient, alice: User, s
     assert "visible-only-as-redacted" not in content
     assert "wrong-password-canary" not in content
     assert "token=[redacted]" in content
+
+
+def test_it_logs_security_events_without_passwords(
+    api: APIClient, alice: User, client: Client, caplog: pytest.LogCaptureFixture, settings: object
+) -> None:
+    settings.LOGIN_ATTEMPTS_PER_IP = 2
+    with caplog.at_level(logging.INFO, logger="prixagent.security"):
+        api.post("/api/v1/auth/token/", {"email": alice.email, "password": "wrong-password-canary"})
+        api.post("/api/v1/auth/token/", {"email": alice.email, "password": PASSWORD})
+        client.post("/app/login/", {"username": alice.email, "password": PASSWORD})
+        api.post("/api/v1/auth/token/", {"email": alice.email, "password": PASSWORD})
+    lines = [r.getMessage() for r in caplog.records if r.name == "prixagent.security"]
+    assert any(line.startswith("login failed: email='alice@example.com' via=api") for line in lines)
+    assert any(line.startswith(f"login ok: user={alice.pk} account=alice-co via=api") for line in lines)
+    assert any(line.startswith(f"login ok: user={alice.pk} account=alice-co via=dashboard") for line in lines)
+    assert any(line.startswith("throttled: ") for line in lines)
+    assert not any("wrong-password-canary" in line or PASSWORD in line for line in lines)
+
+
+def test_private_responses_are_never_cached(alice_api: APIClient, client: Client, alice: User) -> None:
+    assert "no-store" in alice_api.get("/api/v1/me/")["Cache-Control"]
+    client.force_login(alice)
+    assert "no-store" in client.get("/app/")["Cache-Control"]
+    assert "no-store" not in client.get("/").get("Cache-Control", "")
