@@ -1,0 +1,27 @@
+"""The WSGI entry point (what gunicorn loads) fails with one line on a bad .env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from prixagent.config import BASE_DIR
+
+
+def test_wsgi_stops_with_one_readable_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME", "LANG")}
+    env.update(NODE_ENV="development", ENCRYPTION_KEY="abc", SESSION_SECRET="x" * 50, JWT_SECRET="y" * 50)
+    env.update(JWT_REFRESH_SECRET="z" * 50)
+    result = subprocess.run(
+        [sys.executable, "-c", "import prixagent.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("PrixAgent configuration error: ENCRYPTION_KEY:")
