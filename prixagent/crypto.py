@@ -72,7 +72,7 @@ class Keyring:
         sealed = self._ciphers[kid].encrypt(nonce, plaintext.encode(), aad)
         return f"{PREFIX}:{kid}:{base64.b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, stored: str, aad: bytes, where: str = "value") -> str:
+    def decrypt(self, stored: str, aad: bytes, where: str = "the value") -> str:
         prefix, kid, body = parse(stored, where)
         cipher = self._ciphers.get(kid)
         if cipher is None:
@@ -95,7 +95,7 @@ class Keyring:
         return plain.decode()
 
 
-def parse(stored: str, where: str = "value") -> tuple[str, str, str]:
+def parse(stored: str, where: str = "the value") -> tuple[str, str, str]:
     """Split a stored value into (prefix, kid, body) or raise `DecryptionError`."""
     parts = stored.split(":") if isinstance(stored, str) else []
     if len(parts) != 3 or parts[0] != PREFIX or len(parts[1]) != 8:

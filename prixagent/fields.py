@@ -56,9 +56,11 @@ class _SecretDescriptor:
             return self
         value = instance.__dict__.get(self.field.attname)
         if isinstance(value, Sealed):
-            plain = crypto.get_keyring().decrypt(
-                value.ciphertext, self.field.aad_for(instance), where=self.field.where(instance)
-            )
+            try:
+                plain = crypto.get_keyring().decrypt(value.ciphertext, self.field.aad_for(instance))
+            except crypto.DecryptionError as exc:
+                # Name the column and tenant only on failure: formatting them costs every read.
+                raise crypto.DecryptionError(f"{self.field.where(instance)}: {exc}") from None
             redaction.remember_secret(plain)
             return plain
         return value
