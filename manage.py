@@ -7,15 +7,15 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prixagent.settings")
+    from django.core.management import execute_from_command_line
+
     from prixagent.config import ConfigError
+    from prixagent.startup import exit_with
 
     try:
-        from django.core.management import execute_from_command_line
-
         execute_from_command_line(sys.argv)
     except ConfigError as exc:
-        sys.stderr.write(f"PrixAgent configuration error: {exc}\n")
-        sys.exit(2)
+        exit_with(exc)
 
 
 if __name__ == "__main__":
