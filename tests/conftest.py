@@ -4,11 +4,17 @@
 - bob:   member of "Alice Co" (reads, cannot change settings)
 - charlie: owner of another tenant, "Charlie Ltd" — every tenant view has a
   "charlie gets 404" test.
+
+`provider_sandbox`: one sandbox (five HTTP servers on free 127.0.0.1 ports) serves the whole
+session; each test that asks for it gets it with state, recorded requests and faults reset, and
+with `settings.PROVIDER_BASE_URLS` pointing at it. Provider calls time out after
+`PROVIDER_TIMEOUT_SECONDS` (short here, so "provider slow" tests are quick).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -16,6 +22,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, User
 from accounts.tokens import RefreshToken
+from integrations.sandbox import ProviderSandbox
 
 PASSWORD = "correct horse battery staple"
 
@@ -78,3 +85,22 @@ def bob_api(bob: User) -> APIClient:
 @pytest.fixture
 def charlie_api(charlie: User) -> APIClient:
     return api_client_for(charlie)
+
+
+TEST_PROVIDER_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="session")
+def _sandbox_servers() -> Iterator[ProviderSandbox]:
+    sandbox = ProviderSandbox().start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def provider_sandbox(_sandbox_servers: ProviderSandbox, settings: Any) -> Iterator[ProviderSandbox]:
+    _sandbox_servers.reset()
+    settings.PROVIDER_BASE_URLS = dict(_sandbox_servers.base_urls)
+    settings.PROVIDER_TIMEOUT_SECONDS = TEST_PROVIDER_TIMEOUT
+    yield _sandbox_servers
+    _sandbox_servers.reset()  # also wakes any request still sleeping in an injected latency
