@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import Account
 from integrations import services
 from integrations.models import IntegrationEvent, IntegrationStatus
-from tests.integrations.conftest import TEST_PROVIDER_TIMEOUT
+from tests.conftest import TEST_PROVIDER_TIMEOUT
 from tests.integrations.integration_helpers import connect_payload, nothing_stored, raw_columns
 
 URL = "/api/v1/integrations/"
