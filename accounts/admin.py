@@ -23,7 +23,6 @@ from django.http import HttpRequest
 
 from accounts.models import PROVIDER_SECRETS, Account, User
 from accounts.services import StatusChange, account_set_status
-from prixagent.crypto import DecryptionError
 from prixagent.errors import ApplicationError
 from prixagent.throttling import login_attempt_allowed, login_attempt_record
 
@@ -92,13 +91,18 @@ class UserInline(admin.TabularInline):
 def _credential_hint(column: str, label: str) -> Any:
     @admin.display(description=label)
     def hint(self: AccountAdmin, account: Account) -> str:
-        try:
-            return account.secret_hint(column) or "— not set"
-        except DecryptionError as exc:
-            return f"unreadable: {exc}"  # names the column and key id, never the value
+        return account.secret_hint(column) or "— not set"
 
     hint.__name__ = f"{column}_hint"
     return hint
+
+
+def _configured_icon(flag: str, label: str) -> Any:
+    @admin.display(description=label, boolean=True, ordering=flag)
+    def icon(self: AccountAdmin, account: Account) -> bool:
+        return getattr(account, flag)
+
+    return icon
 
 
 SECRET_COLUMNS = tuple(column for columns, _flag in PROVIDER_SECRETS.values() for column in columns)
@@ -189,21 +193,10 @@ class AccountAdmin(admin.ModelAdmin):
     def user_count(self, account: Account) -> int:
         return getattr(account, "user_count", 0)
 
-    @admin.display(description="Twilio", boolean=True, ordering="twilio_configured")
-    def twilio(self, account: Account) -> bool:
-        return account.twilio_configured
-
-    @admin.display(description="GHL", boolean=True, ordering="ghl_configured")
-    def ghl(self, account: Account) -> bool:
-        return account.ghl_configured
-
-    @admin.display(description="ElevenLabs", boolean=True, ordering="elevenlabs_configured")
-    def elevenlabs(self, account: Account) -> bool:
-        return account.elevenlabs_configured
-
-    @admin.display(description="Cal.com", boolean=True, ordering="calcom_configured")
-    def calcom(self, account: Account) -> bool:
-        return account.calcom_configured
+    twilio = _configured_icon("twilio_configured", "Twilio")
+    ghl = _configured_icon("ghl_configured", "GHL")
+    elevenlabs = _configured_icon("elevenlabs_configured", "ElevenLabs")
+    calcom = _configured_icon("calcom_configured", "Cal.com")
 
     @admin.action(description="Suspend selected accounts (with the reason above)")
     def suspend_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -12,8 +13,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from prixagent.crypto import mask
+from prixagent.crypto import DecryptionError, mask
 from prixagent.fields import EncryptedTextField
+
+logger = logging.getLogger(__name__)
 
 # Credential columns per provider: (secret columns, configured flag).
 PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -85,8 +88,16 @@ class Account(models.Model):
         return self.status == self.Status.ACTIVE
 
     def secret_hint(self, column: str) -> str:
-        """The masked form of a stored secret, for display ("••••abcd")."""
-        return mask(getattr(self, column))
+        """The masked form of a stored secret, for display ("••••abcd"); never raises.
+
+        A value that cannot be decrypted shows as "unreadable"; the log says which column and
+        key (never the value), so one broken secret does not break a page.
+        """
+        try:
+            return mask(getattr(self, column))
+        except DecryptionError as exc:
+            logger.warning("unreadable secret: %s", exc)
+            return str(_("unreadable"))
 
 
 class UserManager(BaseUserManager["User"]):

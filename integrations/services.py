@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +28,7 @@ from integrations.models import IntegrationEvent, IntegrationStatus, Provider
 from integrations.providers import calcom, elevenlabs, ghl, twilio
 from integrations.providers.base import ProviderError
 from prixagent import redaction
-from prixagent.crypto import DecryptionError, mask
+from prixagent.crypto import DecryptionError
 from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ NON_USER_ACTORS = ("operator", "system")
 Action = IntegrationEvent.Action
 Outcome = IntegrationEvent.Outcome
 MAX_REASON = 500
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -193,12 +194,20 @@ VALIDATORS: dict[str, Callable[[dict[str, str]], Validation]] = {
 
 
 @sensitive_variables()
-def _validate(spec: ProviderSpec, creds: dict[str, str]) -> Validation:
-    """Ask the provider; translate its error into our 400 / 503 with a scrubbed reason."""
+def _ask(spec: ProviderSpec, creds: dict[str, str], call: Callable[[dict[str, str]], T]) -> T:
+    """Call the provider; translate its error into our 400 / 503 with a scrubbed reason."""
     try:
-        return VALIDATORS[spec.provider](creds)
+        return call(creds)
     except ProviderError as exc:
         raise _provider_failure(spec, exc, _reason(exc, creds.values())) from None
+
+
+def _validate(spec: ProviderSpec, creds: dict[str, str]) -> Validation:
+    return _ask(spec, creds, VALIDATORS[spec.provider])
+
+
+def _list_twilio_numbers(creds: dict[str, str]) -> list[dict[str, Any]]:
+    return _numbers(twilio.list_numbers(creds["account_sid"], creds["auth_token"]))
 
 
 # --- audit trail and status rows -----------------------------------------------------------
@@ -214,8 +223,9 @@ def _actor_fields(actor: Actor) -> dict[str, Any]:
 
 
 def _record(*, account: Account, provider: str, actor: Actor, action: str, outcome: str, message: str) -> None:
+    who = _actor_fields(actor)
     IntegrationEvent.objects.create(
-        account=account, provider=provider, action=action, outcome=outcome, message=message, **_actor_fields(actor)
+        account=account, provider=provider, action=action, outcome=outcome, message=message, **who
     )
     logger.info(
         "integration %s %s %s: account=%s actor=%s %s",
@@ -223,7 +233,7 @@ def _record(*, account: Account, provider: str, actor: Actor, action: str, outco
         action,
         outcome,
         account.slug,
-        _actor_fields(actor)["actor_label"],
+        who["actor_label"],
         message,
     )
 
@@ -243,11 +253,20 @@ def _mark_valid(account: Account, provider: str, details: dict[str, Any] | None 
     return status
 
 
+def _succeed(
+    *, account: Account, provider: str, actor: Actor, action: str, message: str, details: dict[str, Any] | None = None
+) -> IntegrationStatus:
+    """The provider accepted the credentials: clear any failure and record what happened."""
+    status = _mark_valid(account, provider, details)
+    _record(account=account, provider=provider, actor=actor, action=action, outcome=Outcome.OK, message=message)
+    return status
+
+
 def _fail(
-    *, account: Account, spec: ProviderSpec, actor: Actor, action: str, error: ApplicationError, mark: bool
+    *, account: Account, spec: ProviderSpec, actor: Actor, action: str, error: ApplicationError
 ) -> ApplicationError:
     """Record a failed test/sync; a permanent failure marks the integration failing."""
-    if mark and error.status_code < 500:
+    if error.status_code < 500:
         _set_failing(account, spec.provider, error.message)
     _record(
         account=account,
@@ -320,39 +339,46 @@ def integration_connect(
         setattr(account, spec.flag, True)
         columns = [f.column for f in spec.fields] + list(validation.account_fields)
         account.save(update_fields=[*columns, spec.flag, "updated_at"])
-        status = _mark_valid(account, provider, validation.details)
-        _record(
+        return _succeed(
             account=account,
             provider=provider,
             actor=actor,
             action=Action.CONNECT,
-            outcome=Outcome.OK,
             message=validation.summary,
+            details=validation.details,
         )
-    return status
+
+
+def _require_event_type(types: list[dict[str, Any]], wanted: int) -> None:
+    if wanted not in [t["id"] for t in types]:
+        raise ApplicationError(
+            _("Some fields are invalid."),
+            fields={"default_event_type_id": [_("This Cal.com account has no event type with that id.")]},
+        )
 
 
 def _pick_event_type(types: list[dict[str, Any]], wanted: int | None, previous: dict[str, Any]) -> int | None:
-    ids = [t["id"] for t in types]
+    """The wanted event type, else the one chosen before if it still exists, else the only one."""
     if wanted is not None:
-        if wanted not in ids:
-            raise ApplicationError(
-                _("Some fields are invalid."),
-                fields={"default_event_type_id": [_("This Cal.com account has no event type with that id.")]},
-            )
+        _require_event_type(types, wanted)
         return wanted
+    ids = [t["id"] for t in types]
     kept = previous.get("default_event_type_id")
     if kept in ids:
         return kept
     return ids[0] if len(ids) == 1 else None
 
 
+def _not_connected(spec: ProviderSpec) -> ApplicationError:
+    return ApplicationError(
+        _("%(provider)s is not connected.") % {"provider": spec.name}, code="not_configured", status_code=409
+    )
+
+
 @sensitive_variables()
 def _stored_credentials(account: Account, spec: ProviderSpec) -> dict[str, str]:
     if not getattr(account, spec.flag):
-        raise ApplicationError(
-            _("%(provider)s is not connected.") % {"provider": spec.name}, code="not_configured", status_code=409
-        )
+        raise _not_connected(spec)
     try:
         creds = {f.name: getattr(account, f.column) or "" for f in spec.fields}
     except DecryptionError:
@@ -364,36 +390,39 @@ def _stored_credentials(account: Account, spec: ProviderSpec) -> dict[str, str]:
     return creds
 
 
-@sensitive_variables()
-def integration_test(*, account: Account, provider: str, actor: Actor) -> IntegrationStatus:
-    """Validate the stored credentials again. A rejection marks the integration failing."""
-    spec = get_spec(provider)
+def _with_stored_credentials(
+    account: Account, spec: ProviderSpec, actor: Actor, action: str, call: Callable[[dict[str, str]], T]
+) -> T:
+    """Run `call` with the account's stored credentials; a failure is recorded (and marks failing)."""
     try:
-        creds = _stored_credentials(account, spec)
-        validation = _validate(spec, creds)
+        return _ask(spec, _stored_credentials(account, spec), call)
     except ApplicationError as exc:
         if exc.code == "not_configured":
             raise
-        raise _fail(account=account, spec=spec, actor=actor, action=Action.TEST, error=exc, mark=True) from None
-    details = validation.details
+        raise _fail(account=account, spec=spec, actor=actor, action=action, error=exc) from None
+
+
+def integration_test(*, account: Account, provider: str, actor: Actor) -> IntegrationStatus:
+    """Validate the stored credentials again. A rejection marks the integration failing."""
+    spec = get_spec(provider)
+    validation = _with_stored_credentials(account, spec, actor, Action.TEST, VALIDATORS[provider])
     if provider == "calcom":
-        previous = _status(account, provider).details.get("default_event_type_id")
-        details["default_event_type_id"] = previous if previous in [t["id"] for t in details["event_types"]] else None
+        validation.details["default_event_type_id"] = _pick_event_type(
+            validation.details["event_types"], None, _status(account, provider).details
+        )
     with transaction.atomic():
         for column, value in validation.account_fields.items():
             setattr(account, column, value)
         if validation.account_fields:
             account.save(update_fields=[*validation.account_fields, "updated_at"])
-        status = _mark_valid(account, provider, details)
-        _record(
+        return _succeed(
             account=account,
             provider=provider,
             actor=actor,
             action=Action.TEST,
-            outcome=Outcome.OK,
             message=validation.summary,
+            details=validation.details,
         )
-    return status
 
 
 def integration_disconnect(*, account: Account, provider: str, actor: Actor) -> None:
@@ -416,49 +445,25 @@ def integration_disconnect(*, account: Account, provider: str, actor: Actor) -> 
         )
 
 
-@sensitive_variables()
 def twilio_sync_numbers(*, account: Account, actor: Actor) -> list[dict[str, Any]]:
     """Re-read the tenant's Twilio phone numbers into `twilio_phone_numbers`."""
-    spec = SPECS["twilio"]
-    try:
-        creds = _stored_credentials(account, spec)
-        try:
-            numbers = _numbers(twilio.list_numbers(creds["account_sid"], creds["auth_token"]))
-        except ProviderError as exc:
-            raise _provider_failure(spec, exc, _reason(exc, creds.values())) from None
-    except ApplicationError as exc:
-        if exc.code == "not_configured":
-            raise
-        raise _fail(account=account, spec=spec, actor=actor, action=Action.SYNC, error=exc, mark=True) from None
+    numbers = _with_stored_credentials(account, SPECS["twilio"], actor, Action.SYNC, _list_twilio_numbers)
     with transaction.atomic():
         account.twilio_phone_numbers = numbers
         account.save(update_fields=["twilio_phone_numbers", "updated_at"])
-        _mark_valid(account, "twilio")
-        _record(
-            account=account,
-            provider="twilio",
-            actor=actor,
-            action=Action.SYNC,
-            outcome=Outcome.OK,
-            message=f"{len(numbers)} number(s)",
+        _succeed(
+            account=account, provider="twilio", actor=actor, action=Action.SYNC, message=f"{len(numbers)} number(s)"
         )
     return numbers
 
 
 def calcom_set_default_event_type(*, account: Account, event_type_id: int | None, actor: Actor) -> IntegrationStatus:
     """Choose which of the listed Cal.com event types the agent books by default."""
-    spec = SPECS["calcom"]
     if not account.calcom_configured:
-        raise ApplicationError(
-            _("%(provider)s is not connected.") % {"provider": spec.name}, code="not_configured", status_code=409
-        )
+        raise _not_connected(SPECS["calcom"])
     status = _status(account, "calcom")
-    types = status.details.get("event_types", [])
-    if event_type_id is not None and event_type_id not in [t["id"] for t in types]:
-        raise ApplicationError(
-            _("Some fields are invalid."),
-            fields={"default_event_type_id": [_("This Cal.com account has no event type with that id.")]},
-        )
+    if event_type_id is not None:
+        _require_event_type(status.details.get("event_types", []), event_type_id)
     with transaction.atomic():
         status.details = {**status.details, "default_event_type_id": event_type_id}
         status.save(update_fields=["details", "updated_at"])
@@ -503,13 +508,6 @@ def _stored_secrets(account: Account, spec: ProviderSpec) -> list[str]:
 # --- reads ---------------------------------------------------------------------------------
 
 
-def _hint(account: Account, column: str) -> str:
-    try:
-        return mask(getattr(account, column))
-    except DecryptionError:
-        return _("(unreadable)")
-
-
 def integration_overview(account: Account) -> list[dict[str, Any]]:
     """Everything the tenant may see about its four integrations. No secret, only masked hints."""
     statuses = {s.provider: s for s in IntegrationStatus.objects.filter(account=account)}
@@ -530,7 +528,7 @@ def integration_overview(account: Account) -> list[dict[str, Any]]:
                 "failing": bool(status and status.failing),
                 "last_validated_at": status.last_validated_at if status else None,
                 "last_error": status.last_error if status else "",
-                "hints": {f.name: _hint(account, f.column) for f in spec.secret_fields} if configured else {},
+                "hints": {f.name: account.secret_hint(f.column) for f in spec.secret_fields} if configured else {},
                 "details": details,
             }
         )
