@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from accounts.models import PROVIDER_SECRETS, Account, User
 from accounts.services import StatusChange, account_set_status
 from prixagent.errors import ApplicationError
-from prixagent.throttling import login_attempt_allowed, login_attempt_record
+from prixagent.throttling import login_attempt
 
 admin.site.site_header = "PrixAgent platform admin"
 admin.site.site_title = "PrixAgent admin"
@@ -48,11 +48,8 @@ class PlatformAdminLoginForm(AdminAuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         # The same counters as the dashboard and API logins: one budget per email and per IP.
-        email = str(self.data.get("username", ""))
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        if not login_attempt_allowed(email=email, ip=ip):
+        if not login_attempt(request=self.request, email=str(self.data.get("username", ""))):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
-        login_attempt_record(email=email, ip=ip)
         return super().clean()
 
     def confirm_login_allowed(self, user: Any) -> None:

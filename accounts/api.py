@@ -25,9 +25,7 @@ from accounts.serializers import (
 )
 from accounts.tokens import RefreshToken
 from prixagent.tenancy import TENANT_PERMISSIONS, TenantScopedMixin
-from prixagent.throttling import LoginEmailThrottle, LoginIPThrottle, PlatformRateThrottle
-
-LOGIN_THROTTLES = [PlatformRateThrottle, LoginIPThrottle, LoginEmailThrottle]
+from prixagent.throttling import LoginAttemptThrottle, PlatformRateThrottle, SignupAttemptThrottle
 
 
 def token_pair(user: User) -> dict[str, str]:
@@ -41,7 +39,7 @@ class RegisterView(generics.GenericAPIView):
     serializer_class = RegisterSerializer
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [PlatformRateThrottle, LoginIPThrottle]
+    throttle_classes = [PlatformRateThrottle, SignupAttemptThrottle]
 
     @extend_schema(responses={201: RegisterResponseSerializer})
     def post(self, request: Request) -> Response:
@@ -59,7 +57,7 @@ class RegisterView(generics.GenericAPIView):
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange email + password for an access and a refresh token."""
 
-    throttle_classes = LOGIN_THROTTLES
+    throttle_classes = [PlatformRateThrottle, LoginAttemptThrottle]
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):

@@ -7,16 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from prixagent.throttling import login_attempt_allowed, login_attempt_record
-
-
-def client_ip(request: HttpRequest | None) -> str:
-    # REMOTE_ADDR, like DRF's throttles with NUM_PROXIES unset: a forwarded header is
-    # client-controlled, so trusting it would let anyone reset their own counter.
-    return (request.META.get("REMOTE_ADDR") if request else None) or "unknown"
+from prixagent.throttling import login_attempt
 
 
 class SignupForm(forms.Form):
@@ -39,14 +32,6 @@ class SignupForm(forms.Form):
         help_text=_("At least 8 characters; avoid common passwords."),
     )
 
-    def add_service_errors(self, fields: dict[str, list[str]], message: str) -> None:
-        """Put an ApplicationError's per-field messages next to the matching inputs."""
-        if not fields:
-            self.add_error(None, message)
-        for field, messages in fields.items():
-            for text in messages:
-                self.add_error(field if field in self.fields else None, text)
-
 
 class EmailAuthenticationForm(AuthenticationForm):
     """Log in by email, with the API's per-email and per-IP attempt limit."""
@@ -63,12 +48,9 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
     def clean(self) -> dict[str, Any]:
-        email = str(self.data.get("username", ""))
-        ip = client_ip(self.request)
         # Checked before the password, so a locked-out attacker learns nothing more.
-        if not login_attempt_allowed(email=email, ip=ip):
+        if not login_attempt(request=self.request, email=str(self.data.get("username", ""))):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
-        login_attempt_record(email=email, ip=ip)
         return super().clean()
 
     @property

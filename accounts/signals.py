@@ -14,11 +14,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from prixagent.throttling import client_ip
+
 logger = logging.getLogger("prixagent.security")
-
-
-def _ip(request: HttpRequest | None) -> str:
-    return (request.META.get("REMOTE_ADDR") if request is not None else None) or "-"
 
 
 def _surface(request: HttpRequest | None) -> str:
@@ -29,7 +27,7 @@ def _surface(request: HttpRequest | None) -> str:
 @receiver(user_logged_in)
 def log_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     account = getattr(getattr(user, "account", None), "slug", None) or "platform"
-    logger.info("login ok: user=%s account=%s via=%s ip=%s", user.pk, account, _surface(request), _ip(request))
+    logger.info("login ok: user=%s account=%s via=%s ip=%s", user.pk, account, _surface(request), client_ip(request))
 
 
 @receiver(user_login_failed)
@@ -37,9 +35,9 @@ def log_login_failure(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     email = str(credentials.get("username") or credentials.get("email") or "")[:254]
-    logger.warning("login failed: email=%r via=%s ip=%s", email, _surface(request), _ip(request))
+    logger.warning("login failed: email=%r via=%s ip=%s", email, _surface(request), client_ip(request))
 
 
 @receiver(user_logged_out)
 def log_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    logger.info("logout: user=%s ip=%s", getattr(user, "pk", None), _ip(request))
+    logger.info("logout: user=%s ip=%s", getattr(user, "pk", None), client_ip(request))

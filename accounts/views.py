@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
-from accounts.forms import EmailAuthenticationForm, SignupForm, client_ip
+from accounts.forms import EmailAuthenticationForm, SignupForm
 from accounts.models import User
 from prixagent.errors import ApplicationError
-from prixagent.throttling import login_attempt_allowed, login_attempt_record
+from prixagent.throttling import login_attempt
 
 View = Callable[..., HttpResponse]
 
@@ -74,7 +74,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard:home")
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and not _signup_allowed(request):
+    if request.method == "POST" and not login_attempt(request=request, email=""):
         # Same budget as the API's register endpoint: the per-IP login limit.
         form.add_error(None, EmailAuthenticationForm.error_messages["throttled"])
         return render(request, "accounts/signup.html", {"form": form}, status=429)
@@ -82,21 +82,13 @@ def signup(request: HttpRequest) -> HttpResponse:
         try:
             _account, user = services.account_signup(**form.cleaned_data)
         except ApplicationError as exc:
-            form.add_service_errors(exc.fields, exc.message)
+            exc.add_to_form(form)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             services.user_record_login(user=user)
             messages.success(request, _("Welcome to PrixAgent! Your account is ready."))
             return redirect("dashboard:home")
     return render(request, "accounts/signup.html", {"form": form})
-
-
-def _signup_allowed(request: HttpRequest) -> bool:
-    ip = client_ip(request)
-    if not login_attempt_allowed(email="", ip=ip):
-        return False
-    login_attempt_record(email="", ip=ip)
-    return True
 
 
 class LoginView(auth_views.LoginView):

@@ -16,14 +16,7 @@ def _secret(label: str) -> forms.CharField:
 
 
 class ConnectForm(forms.Form):
-    """Applies the service's field errors next to the right inputs."""
-
-    def add_service_errors(self, fields: dict[str, list[str]], message: str) -> None:
-        for name, errors in fields.items():
-            for error in errors:
-                self.add_error(name if name in self.fields else None, error)
-        if not fields:
-            self.add_error(None, message)
+    """The credentials form of one provider."""
 
 
 class TwilioForm(ConnectForm):

@@ -85,7 +85,7 @@ def integration_connect(request: HttpRequest, provider: str) -> HttpResponse:
             account=request.user.account, provider=provider, credentials=form.cleaned_data, actor=request.user
         )
     except ApplicationError as exc:
-        form.add_service_errors(exc.fields, exc.message)
+        exc.add_to_form(form)
         return _render_page(request, failed=(provider, form), status=exc.status_code)
     messages.success(request, _("%(provider)s is connected.") % {"provider": spec.name})
     return redirect(_page_url(provider))

@@ -42,6 +42,14 @@ class ApplicationError(Exception):
         if status_code is not None:
             self.status_code = status_code
 
+    def add_to_form(self, form: Any) -> None:
+        """Show this error on a dashboard form: field messages next to their inputs."""
+        for name, messages in self.fields.items():
+            for text in messages:
+                form.add_error(name if name in form.fields else None, text)
+        if not self.fields:
+            form.add_error(None, self.message)
+
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 logger = logging.getLogger("prixagent.security")
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from django.http import HttpRequest
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
@@ -42,34 +43,15 @@ class PlatformRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class LoginIPThrottle(PlatformRateThrottle):
-    scope = "login-ip"
-
-    def parse_rate(self, rate: str | None) -> tuple[int, int]:
-        return settings.LOGIN_ATTEMPTS_PER_IP, settings.RATE_LIMIT_WINDOW_SECONDS
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+# --- Login attempts: one budget for the API, the dashboard and the admin ----------------------
+# Counted in Django's cache (Redis when configured) per email and per client IP, and checked
+# before the password, so a locked-out attacker learns nothing more from any surface.
 
 
-class LoginEmailThrottle(PlatformRateThrottle):
-    """Counts attempts per target email, whatever IP they come from."""
-
-    scope = "login-email"
-
-    def parse_rate(self, rate: str | None) -> tuple[int, int]:
-        return settings.LOGIN_ATTEMPTS_PER_EMAIL, settings.RATE_LIMIT_WINDOW_SECONDS
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        email = str(request.data.get("email", "")).strip().lower() if hasattr(request, "data") else ""
-        if not email:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": email}
-
-
-# --- Login attempts outside DRF (the dashboard's session login) -----------------------------
-# The same limits as LoginIPThrottle / LoginEmailThrottle, counted in Django's cache so a
-# form view can ask before it checks a password.
+def client_ip(request: HttpRequest | Request | None) -> str:
+    # REMOTE_ADDR, like DRF's throttles with NUM_PROXIES unset: a forwarded header is
+    # client-controlled, so trusting it would let anyone reset their own counter.
+    return (request.META.get("REMOTE_ADDR") if request is not None else None) or "unknown"
 
 
 def _login_attempt_limits(email: str, ip: str) -> list[tuple[str, int]]:
@@ -82,19 +64,41 @@ def _login_attempt_limits(email: str, ip: str) -> list[tuple[str, int]]:
     return limits
 
 
-def login_attempt_allowed(*, email: str, ip: str) -> bool:
-    """False once this email or this IP used up its attempts in the current window."""
-    allowed = all(cache.get(key, 0) < limit for key, limit in _login_attempt_limits(email, ip))
-    if not allowed:
+def login_attempt(*, request: HttpRequest | Request | None, email: str) -> bool:
+    """Count one login attempt for `email` (may be empty) and the client's IP.
+
+    False, and nothing counted, once either is over its limit for the current window, which
+    starts at the first attempt and lasts RATE_LIMIT_WINDOW.
+    """
+    ip = client_ip(request)
+    limits = _login_attempt_limits(email, ip)
+    if any(cache.get(key, 0) >= limit for key, limit in limits):
         logger.warning("login attempts exhausted: ip=%s", ip)
-    return allowed
-
-
-def login_attempt_record(*, email: str, ip: str) -> None:
-    """Count one attempt; the window starts at the first attempt and lasts RATE_LIMIT_WINDOW."""
-    for key, _limit in _login_attempt_limits(email, ip):
+        return False
+    for key, _limit in limits:
         if not cache.add(key, 1, timeout=settings.RATE_LIMIT_WINDOW_SECONDS):
             try:
                 cache.incr(key)
             except ValueError:  # expired between add() and incr()
                 cache.set(key, 1, timeout=settings.RATE_LIMIT_WINDOW_SECONDS)
+    return True
+
+
+class LoginAttemptThrottle(BaseThrottle):
+    """The login budget as a DRF throttle (token endpoint): 429 with Retry-After."""
+
+    count_email = True
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        data = request.data if isinstance(request.data, dict) else {}
+        email = str(data.get("email", "")) if self.count_email else ""
+        return login_attempt(request=request, email=email)
+
+    def wait(self) -> float:
+        return float(settings.RATE_LIMIT_WINDOW_SECONDS)  # the longest the window can still last
+
+
+class SignupAttemptThrottle(LoginAttemptThrottle):
+    """Sign-ups spend the per-IP login budget (the email is a new one, not a target)."""
+
+    count_email = False
