@@ -108,10 +108,7 @@ def get_spec(provider: str) -> ProviderSpec:
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, redaction.REDACTED)
-    return redaction.redact(text)[:MAX_REASON]
+    return redaction.scrub(text, secrets)[:MAX_REASON]
 
 
 def _reason(exc: ProviderError, secrets: Iterable[str]) -> str:

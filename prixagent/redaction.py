@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 REDACTED = "[redacted]"
 _MAX_REMEMBERED = 10_000
@@ -40,6 +41,14 @@ def remember_secret(value: str | None) -> None:
         _secrets.move_to_end(value)
         while len(_secrets) > _MAX_REMEMBERED:
             _secrets.popitem(last=False)
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`redact`, plus the given secrets (e.g. the credentials a provider error may echo back)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return redact(text)
 
 
 def redact(text: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
-REDACTED = "[redacted]"
+from prixagent import redaction
+
 DEFAULT_TIMEOUT = 10.0  # seconds; no provider call may hang a request or a worker forever
 MAX_REASON = 300
 
@@ -55,10 +56,7 @@ def require(provider: str, **credentials: str | None) -> None:
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
     """Cut a provider's reason to size and blank any secret it happens to echo back."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
-    return text[:MAX_REASON]
+    return redaction.scrub(text, secrets)[:MAX_REASON]
 
 
 def error_for_status(provider: str, status: int, reason: str, *, code: str | None = None) -> ProviderError:

@@ -53,10 +53,8 @@ class Command(BaseCommand):
             summary = check()
         except ProviderError as exc:
             kind = "rejected" if exc.permanent else "unreachable"
-            reason = str(getattr(exc, "message", "") or exc)
-            for secret in (getattr(settings, v) for v in variables):
-                reason = reason.replace(secret, redaction.REDACTED)
-            self.stdout.write(f"{name}: FAILED, {kind}: {redaction.redact(reason)}")
+            reason = redaction.scrub(exc.message, (getattr(settings, v) for v in variables))
+            self.stdout.write(f"{name}: FAILED, {kind}: {reason}")
             return False
         self.stdout.write(f"{name}: ok, {summary}")
         return True
