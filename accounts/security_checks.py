@@ -17,14 +17,19 @@ from pathlib import Path
 
 from django.conf import settings
 
-from prixagent.config import KEYGEN_COMMAND, PLACEHOLDERS, SECRETGEN_COMMAND, WEAK_ADMIN_PASSWORDS
+from prixagent.config import (
+    KEYGEN_COMMAND,
+    MIN_ADMIN_PASSWORD_LENGTH,
+    MIN_PRODUCTION_SECRET_LENGTH,
+    PLACEHOLDERS,
+    SECRETGEN_COMMAND,
+    admin_password_is_weak,
+)
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
 # Files that hold real configuration and must be ignored by git (the seed's .gitignore).
 MUST_BE_IGNORED = (".env", ".env.local", ".env.production.local")
 MIN_SECRET_LENGTH = 32
-MIN_PRODUCTION_SECRET_LENGTH = 50  # what prixagent.config demands in production
-MIN_ADMIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -151,11 +156,7 @@ def check_admin_password(repo_dir: Path) -> CheckResult:
     password = str(settings.ADMIN_PASSWORD or "")
     if not password:
         return CheckResult(FAIL, name, "ADMIN_PASSWORD is empty; set one in .env and run `manage.py bootstrap_admin`")
-    if (
-        password.lower() in WEAK_ADMIN_PASSWORDS
-        or password in PLACEHOLDERS
-        or len(password) < MIN_ADMIN_PASSWORD_LENGTH
-    ):
+    if admin_password_is_weak(password):
         return CheckResult(
             FAIL,
             name,

@@ -40,6 +40,8 @@ PLACEHOLDERS = {
     "your-paypal-secret",
 }
 WEAK_ADMIN_PASSWORDS = {"admin123", "admin", "password", "changeme", "your-secure-password"}
+MIN_ADMIN_PASSWORD_LENGTH = 12
+MIN_PRODUCTION_SECRET_LENGTH = 50
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -157,21 +159,30 @@ def _secret(env: Mapping[str, str], variable: str, environment: str, generated: 
         value = generated.setdefault(variable, secrets.token_urlsafe(48))
     if not value or value in PLACEHOLDERS:
         raise ConfigError(variable, f"set a random secret; generate one with: {SECRETGEN_COMMAND}")
-    if environment == "production" and len(value) < 50:
+    if environment == "production" and len(value) < MIN_PRODUCTION_SECRET_LENGTH:
         raise ConfigError(
-            variable, f"is too short for production (min 50 characters); generate one with: {SECRETGEN_COMMAND}"
+            variable,
+            f"is too short for production (min {MIN_PRODUCTION_SECRET_LENGTH} characters); "
+            f"generate one with: {SECRETGEN_COMMAND}",
         )
     return value
 
 
+def admin_password_is_weak(password: str) -> bool:
+    return (
+        password.lower() in WEAK_ADMIN_PASSWORDS
+        or password in PLACEHOLDERS
+        or len(password) < MIN_ADMIN_PASSWORD_LENGTH
+    )
+
+
 def _admin_password(env: Mapping[str, str], environment: str) -> str:
     password = env.get("ADMIN_PASSWORD", "")
-    if environment == "production" and (
-        password.lower() in WEAK_ADMIN_PASSWORDS or password in PLACEHOLDERS or len(password) < 12
-    ):
+    if environment == "production" and admin_password_is_weak(password):
         raise ConfigError(
             "ADMIN_PASSWORD",
-            "is weak or a placeholder; production needs at least 12 characters that are not a default like admin123",
+            f"is weak or a placeholder; production needs at least {MIN_ADMIN_PASSWORD_LENGTH} characters "
+            "that are not a default like admin123",
         )
     return password
 
