@@ -238,27 +238,8 @@ def _check_staff_or_tenant(cleaned: dict[str, Any]) -> None:
         raise ValidationError("A tenant user needs an account (or tick “platform staff”).")
 
 
-class PlatformUserCreationForm(AdminUserCreationForm):
-    class Meta:
-        model = User
-        fields = ("email", "name", "account", "role", "is_staff")
-
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("A user with this email already exists.")
-        return email
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        _check_staff_or_tenant(cleaned)
-        return cleaned
-
-
-class PlatformUserChangeForm(UserChangeForm):
-    class Meta:
-        model = User
-        fields = "__all__"
+class _PlatformUserRules:
+    """Email unique whatever its case; a user is platform staff or a tenant user, never both."""
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -270,6 +251,18 @@ class PlatformUserChangeForm(UserChangeForm):
         cleaned = super().clean()
         _check_staff_or_tenant(cleaned)
         return cleaned
+
+
+class PlatformUserCreationForm(_PlatformUserRules, AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name", "account", "role", "is_staff")
+
+
+class PlatformUserChangeForm(_PlatformUserRules, UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
 
 
 @admin.register(User)
