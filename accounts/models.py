@@ -60,6 +60,11 @@ class Account(models.Model):
     calcom_api_key = EncryptedTextField(tenant_attr="pk")
     calcom_configured = models.BooleanField(default=False)
 
+    # Where the business calls from: national-format phone numbers are read in this country,
+    # and contacts whose number spans several time zones fall back to this zone.
+    default_country = models.CharField(_("default country"), max_length=2, default="US")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
+
     settings = models.JSONField(default=dict, blank=True)
     limits = models.JSONField(default=dict, blank=True)
     usage_stats = models.JSONField(default=dict, blank=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,8 @@ class AccountSerializer(serializers.ModelSerializer):
             "subscription_plan",
             "subscription_status",
             "integrations",
+            "default_country",
+            "time_zone",
             "settings",
             "limits",
             "usage_stats",
@@ -57,6 +60,17 @@ class AccountSerializer(serializers.ModelSerializer):
         value = value.strip().lower()
         if Account.objects.filter(email__iexact=value).exclude(pk=self.instance.pk).exists():
             raise serializers.ValidationError(_("Another account uses this email."))
+        return value
+
+    def validate_default_country(self, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 2 or not value.isascii() or not value.isalpha():
+            raise serializers.ValidationError(_("Use a two-letter country code, e.g. US or ES."))
+        return value
+
+    def validate_time_zone(self, value: str) -> str:
+        if value not in available_timezones():
+            raise serializers.ValidationError(_("Use an IANA time zone, e.g. America/New_York."))
         return value
 
     def validate_settings(self, value: Any) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.i18n import set_language
 
 from accounts import services
 from accounts.forms import EmailAuthenticationForm, SignupForm
@@ -127,3 +129,14 @@ class LogoutView(auth_views.LogoutView):
         if isinstance(response, HttpResponseRedirect):
             messages.info(request, _("You have been logged out."))
         return response
+
+
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie + redirect), and for a logged-in user also `user.language`,
+    so the choice follows them to the next login on another device."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and check_for_language(language):
+        if request.user.language != language:
+            services.member_update(actor=request.user, member=request.user, changes={"language": language})
+    return response

@@ -100,7 +100,7 @@ def measure(sb: Any) -> None:
 
 
 def main() -> None:
-    from integrations.sandbox import ProviderSandbox
+    from sandbox import ProviderSandbox
 
     setup_test_environment()
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_bench_integrations_{os.getpid()}"

@@ -46,9 +46,13 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "prixagent",
     "accounts",
     "integrations",
 ]
+if not CONFIG.production:
+    # The provider sandbox is a development and test tool, never part of a production server.
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",

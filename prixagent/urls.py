@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as account_views
 from prixagent import views
 from prixagent.health import healthz
 
@@ -14,7 +15,7 @@ handler500 = "prixagent.errors.server_error"
 urlpatterns = [
     # landing
     path("", views.landing, name="landing"),
-    path("i18n/setlang/", views.language_set, name="set_language"),  # also stores user.language
+    path("i18n/setlang/", account_views.language_set, name="set_language"),  # also stores user.language
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     # client dashboard

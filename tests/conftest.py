@@ -2,6 +2,7 @@
 
 - alice: owner of account "Alice Co"
 - bob:   member of "Alice Co" (reads, cannot change settings)
+- dave:  admin of "Alice Co" (manages members and settings, not owners)
 - charlie: owner of another tenant, "Charlie Ltd" — every tenant view has a
   "charlie gets 404" test.
 
@@ -22,7 +23,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, User
 from accounts.tokens import RefreshToken
-from integrations.sandbox import ProviderSandbox
+from sandbox import ProviderSandbox
 
 PASSWORD = "correct horse battery staple"
 
@@ -56,6 +57,11 @@ def bob(alice_account: Account) -> User:
 
 
 @pytest.fixture
+def dave(alice_account: Account) -> User:
+    return User.objects.create_user("dave@example.com", PASSWORD, account=alice_account, role=User.Role.ADMIN)
+
+
+@pytest.fixture
 def charlie(charlie_account: Account) -> User:
     return User.objects.create_user("charlie@example.com", PASSWORD, account=charlie_account, role=User.Role.OWNER)
 
@@ -80,6 +86,11 @@ def alice_api(alice: User) -> APIClient:
 @pytest.fixture
 def bob_api(bob: User) -> APIClient:
     return api_client_for(bob)
+
+
+@pytest.fixture
+def dave_api(dave: User) -> APIClient:
+    return api_client_for(dave)
 
 
 @pytest.fixture

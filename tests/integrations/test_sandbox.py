@@ -19,8 +19,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from integrations.sandbox import ProviderSandbox
-from integrations.sandbox.demo import TWILIO, load_demo
+from sandbox import ProviderSandbox
+from sandbox.demo import TWILIO, load_demo
 
 GHL_HEADERS = {"Version": "2021-07-28"}
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from integrations.sandbox import PROVIDERS, ProviderSandbox
-from integrations.sandbox.demo import load_demo
+from sandbox import PROVIDERS, ProviderSandbox
+from sandbox.demo import load_demo
 
 DEFAULT_PORT_BASE = 8900
 

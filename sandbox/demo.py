@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.sandbox.sandbox import ProviderSandbox
+from sandbox.sandbox import ProviderSandbox
 
 TWILIO = {"account_sid": "AC00000000000000000000000000000001", "auth_token": "0123456789abcdef0123456789abcdef"}
 TWILIO_NUMBERS = ["+15005550006", "+15005550007"]

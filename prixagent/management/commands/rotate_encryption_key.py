@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.rotation import ColumnResult, encryption_key_rotate
 from prixagent.crypto import DecryptionError
 from prixagent.errors import ApplicationError
+from prixagent.rotation import ColumnResult, encryption_key_rotate
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.security_checks import FAIL, security_checks_run
 from prixagent.config import BASE_DIR
+from prixagent.security_checks import FAIL, security_checks_run
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from integrations.sandbox.base import ProviderApp, Request, Response, new_id
+from sandbox.base import ProviderApp, Request, Response, new_id
 
 ALL_PERMISSIONS = ("convai_read", "convai_write", "user_read", "voices_read")
 # ElevenLabs' premade voices every workspace can use (public voice ids).

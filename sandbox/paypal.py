@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.sandbox.base import ProviderApp, Request, Response, basic, bearer, new_id
+from sandbox.base import ProviderApp, Request, Response, basic, bearer, new_id
 
 TOKEN_TTL = 32_400
 ERROR_NAMES = {

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from integrations.sandbox.base import ProviderApp, Request, Response, bearer, new_id
+from sandbox.base import ProviderApp, Request, Response, bearer, new_id
 
 EVENT_TYPES_VERSION = "2024-06-14"
 SLOTS_VERSION = "2024-09-04"

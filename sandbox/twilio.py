@@ -13,7 +13,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlencode
 
-from integrations.sandbox.base import ProviderApp, Request, Response, basic, new_id
+from sandbox.base import ProviderApp, Request, Response, basic, new_id
 
 API = "/2010-04-01/Accounts"
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"

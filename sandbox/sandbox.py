@@ -5,12 +5,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from integrations.sandbox.base import ProviderApp, RecordedRequest, SandboxServer
-from integrations.sandbox.calcom import CalcomApp
-from integrations.sandbox.elevenlabs import ElevenLabsApp
-from integrations.sandbox.ghl import GhlApp
-from integrations.sandbox.paypal import PaypalApp
-from integrations.sandbox.twilio import TwilioApp
+from sandbox.base import ProviderApp, RecordedRequest, SandboxServer
+from sandbox.calcom import CalcomApp
+from sandbox.elevenlabs import ElevenLabsApp
+from sandbox.ghl import GhlApp
+from sandbox.paypal import PaypalApp
+from sandbox.twilio import TwilioApp
 
 PROVIDERS = ("twilio", "elevenlabs", "ghl", "calcom", "paypal")
 

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.sandbox.base import ProviderApp, Request, Response, bearer, new_id
+from sandbox.base import ProviderApp, Request, Response, bearer, new_id
 
 VERSION = "2021-07-28"
 BURST_WINDOW_MS = 10_000

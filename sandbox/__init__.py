@@ -1,6 +1,6 @@
 """Provider sandbox: local fakes of the Twilio, ElevenLabs, GoHighLevel, Cal.com and PayPal APIs.
 
-    from integrations.sandbox import ProviderSandbox
+    from sandbox import ProviderSandbox
     with ProviderSandbox() as sb:
         creds = sb.twilio.create_account(numbers=["+15005550006"])
         ...  # point settings.PROVIDER_BASE_URLS at sb.base_urls
@@ -9,7 +9,7 @@
 Run it standalone with `manage.py provider_sandbox [--demo]`.
 """
 
-from integrations.sandbox.base import RecordedRequest
-from integrations.sandbox.sandbox import PROVIDERS, ProviderSandbox
+from sandbox.base import RecordedRequest
+from sandbox.sandbox import PROVIDERS, ProviderSandbox
 
 __all__ = ["PROVIDERS", "ProviderSandbox", "RecordedRequest"]
