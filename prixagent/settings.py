@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "prixagent",
     "accounts",
     "integrations",
+    "contacts",
 ]
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
@@ -116,8 +117,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-# No broker configured: tasks run in-process, so `make run` needs nothing installed.
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# No broker configured: tasks run in-process, so `make run` needs nothing installed. The test
+# suite also runs tasks in-process unless a test starts real workers (they set
+# PRIXAGENT_CELERY_EAGER=0 in the workers' and the test's environment).
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or (
+    NODE_ENV == "test" and os.environ.get("PRIXAGENT_CELERY_EAGER", "1") == "1"
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
