@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "integrations",
     "contacts",
+    "webhooks",
 ]
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
