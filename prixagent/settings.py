@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "integrations",
     "contacts",
     "webhooks",
+    "billing",
 ]
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
