@@ -22,6 +22,7 @@ SECRET_KEY = CONFIG.session_secret
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 ROOT_URLCONF = "prixagent.urls"
 WSGI_APPLICATION = "prixagent.wsgi.application"
+ASGI_APPLICATION = "prixagent.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Which surface this process serves ("all", "landing", "client", "admin", "api", "agency"):
@@ -35,6 +36,7 @@ PROVIDER_BASE_URLS = CONFIG.provider_base_urls
 PROVIDER_TIMEOUT_SECONDS = 10
 
 INSTALLED_APPS = [
+    "daphne",  # first: `runserver` (so `make run`) serves ASGI, WebSockets included
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -50,6 +52,9 @@ INSTALLED_APPS = [
     "accounts",
     "integrations",
     "contacts",
+    "webhooks",
+    "billing",
+    "realtime",
     "agents",
 ]
 if not CONFIG.production:
@@ -91,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "prixagent.context_processors.realtime",
             ],
         },
     },
@@ -117,6 +123,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Live events (realtime/): through Redis between processes, in memory within one.
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    if REDIS_URL
+    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # No broker configured: tasks run in-process, so `make run` needs nothing installed. The test
 # suite also runs tasks in-process unless a test starts real workers (they set
