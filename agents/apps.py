@@ -2,9 +2,8 @@ from django.apps import AppConfig
 
 
 class AgentsConfig(AppConfig):
+    """Voice agents: ElevenLabs agents kept in sync, their in-call tools. Its tasks.py (outbox
+    handlers, periodic tasks) is loaded by prixagent's start-up like every app's."""
+
     name = "agents"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        # Outbox handlers and periodic tasks register themselves on import.
-        from agents import tasks  # noqa: F401

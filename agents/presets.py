@@ -121,8 +121,7 @@ PRESETS: dict[str, Preset] = {
                 "en": {
                     "name": "Appointment setter",
                     "first_message": (
-                        "Hi {{first_name}}, this is the virtual assistant of {{account_name}}. "
-                        "Do you have a minute?"
+                        "Hi {{first_name}}, this is the virtual assistant of {{account_name}}. Do you have a minute?"
                     ),
                     "system_prompt": (
                         "You are a friendly, concise phone assistant for {{account_name}}. You are calling "
@@ -147,8 +146,7 @@ PRESETS: dict[str, Preset] = {
                 "es": {
                     "name": "Agendador de citas",
                     "first_message": (
-                        "Hola {{first_name}}, le habla el asistente virtual de {{account_name}}. "
-                        "¿Tiene un minuto?"
+                        "Hola {{first_name}}, le habla el asistente virtual de {{account_name}}. ¿Tiene un minuto?"
                     ),
                     "system_prompt": (
                         "Eres un asistente telefónico amable y conciso de {{account_name}}. Llamas a "
@@ -227,8 +225,7 @@ PRESETS: dict[str, Preset] = {
                 "es": {
                     "name": "Calificador de prospectos",
                     "first_message": (
-                        "Hola {{first_name}}, le llamo de {{account_name}} por su consulta reciente. "
-                        "¿Es buen momento?"
+                        "Hola {{first_name}}, le llamo de {{account_name}} por su consulta reciente. ¿Es buen momento?"
                     ),
                     "system_prompt": (
                         "Eres un asistente telefónico cercano y eficiente de {{account_name}}; llamas a "
@@ -239,8 +236,7 @@ PRESETS: dict[str, Preset] = {
                         "el equipo le contactará."
                     ),
                     "voicemail_message": (
-                        "Hola {{first_name}}, le llama {{account_name}} por su consulta. "
-                        "Le volveremos a llamar pronto."
+                        "Hola {{first_name}}, le llama {{account_name}} por su consulta. Le volveremos a llamar pronto."
                     ),
                 },
             },
@@ -300,8 +296,7 @@ PRESETS: dict[str, Preset] = {
                         "menos de dos minutos."
                     ),
                     "voicemail_message": (
-                        "Hola {{first_name}}, le llama {{account_name}} para recordarle su próxima cita. "
-                        "¡Hasta pronto!"
+                        "Hola {{first_name}}, le llama {{account_name}} para recordarle su próxima cita. ¡Hasta pronto!"
                     ),
                 },
             },

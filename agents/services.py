@@ -31,10 +31,12 @@ from agents.models import (
     ToolSession,
 )
 from agents.presets import PRESETS
+from agents.tasks import REMOTE_DELETE_KIND
 from agents.variables import NAME_RE, custom_variables, unknown_variables, variables_in
 from contacts.models import Contact
 from integrations.providers.base import ProviderError
 from prixagent.errors import ApplicationError
+from prixagent.outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +218,10 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("name", "first_message", "system_prompt", "voicemail_message", "voice_id", "default_from_number"):
         if key in clean:
             clean[key] = str(clean[key] or "").strip()
-    for key, fields in (("data_collection", ("id", "type", "description")), ("evaluation_criteria", ("id", "name", "goal"))):
+    for key, fields in (
+        ("data_collection", ("id", "type", "description")),
+        ("evaluation_criteria", ("id", "name", "goal")),
+    ):
         if isinstance(clean.get(key), list):
             clean[key] = [
                 {f: str(item.get(f) or "").strip() for f in fields} if isinstance(item, dict) else item
@@ -234,7 +239,7 @@ def _set_inbound(agent: Agent, numbers: list[str]) -> None:
 def _save(agent: Agent, data: dict[str, Any], inbound_numbers: list[str] | None) -> None:
     for key, value in data.items():
         setattr(agent, key, value)
-    agent.sync_status = Agent.SyncStatus.PENDING if not agent.last_synced_at else agent.sync_status
+    agent.sync_status = Agent.SyncStatus.PENDING  # until the push that follows says otherwise
     try:
         with transaction.atomic():
             agent.save()
@@ -331,33 +336,39 @@ def agent_overwrite(*, agent: Agent) -> Agent:
 def agent_delete(*, agent: Agent) -> None:
     """Delete the agent here and at ElevenLabs (already gone there is fine).
 
-    When ElevenLabs cannot be reached the agent is kept and the caller told to retry: deleting
-    only the local copy would leave an agent at ElevenLabs that nobody can see or remove.
+    When ElevenLabs cannot be reached right now, the remote delete goes to the outbox (retried
+    with backoff), committed with the local delete: no agent is left behind at ElevenLabs that
+    nobody can see any more.
     """
+    remote_id, workspace = agent.elevenlabs_agent_id, agent.workspace
+    later = False
     try:
-        sync.agent_remote_delete(
-            account=agent.account, workspace=agent.workspace, elevenlabs_agent_id=agent.elevenlabs_agent_id
-        )
+        sync.agent_remote_delete(account=agent.account, workspace=workspace, elevenlabs_agent_id=remote_id)
     except sync.NoKey:
         logger.warning("agent %s deleted without an ElevenLabs key to delete it there", agent.pk)
     except ProviderError as exc:
-        if not exc.permanent:
-            raise ApplicationError(
-                _("ElevenLabs could not be reached (%(reason)s); the agent was not deleted. Try again in a minute.")
-                % {"reason": exc.message},
-                code="provider_unavailable",
-                status_code=503,
-            ) from None
-        # A refused key: the tenant can no longer reach that agent either; forget it here.
-        logger.warning("agent %s: ElevenLabs refused the delete (%s); deleted here only", agent.pk, exc.message)
-    logger.info("agent %s of account %s deleted", agent.pk, agent.account_id)
-    agent.delete()
+        if exc.permanent:  # a refused key: the tenant cannot reach that agent any more either
+            logger.warning("agent %s: ElevenLabs refused the delete (%s); deleted here only", agent.pk, exc.message)
+        else:
+            later = True
+    with transaction.atomic():
+        if later:
+            outbox_enqueue(
+                account=agent.account,
+                kind=REMOTE_DELETE_KIND,
+                key=f"agent:{agent.pk}",
+                payload={"elevenlabs_agent_id": remote_id, "workspace_id": str(workspace.pk) if workspace else None},
+            )
+        agent.delete()
+    logger.info("agent %s of account %s deleted%s", agent.pk, agent.account_id, " (ElevenLabs later)" if later else "")
 
 
 # --- account settings -----------------------------------------------------------------------
 
 
-def agent_settings_update(*, account: Account, no_email_policy: str, placeholder_email: str = "") -> AgentAccountSettings:
+def agent_settings_update(
+    *, account: Account, no_email_policy: str, placeholder_email: str = ""
+) -> AgentAccountSettings:
     placeholder_email = placeholder_email.strip()
     if no_email_policy not in AgentAccountSettings.NoEmailPolicy.values:
         raise ApplicationError(_("Some fields are invalid."), fields={"no_email_policy": [_("Choose a policy.")]})

@@ -50,7 +50,7 @@ def _language(language: str) -> str:
 
 
 def spoken_day(moment: datetime, *, now: datetime, language: str) -> str:
-    """"today", "tomorrow", "Tuesday, March 4" (dates compared in `moment`'s own time zone)."""
+    """ "today", "tomorrow", "Tuesday, March 4" (dates compared in `moment`'s own time zone)."""
     lang = _language(language)
     day = moment.date()
     today = now.astimezone(moment.tzinfo).date()
@@ -63,7 +63,7 @@ def spoken_day(moment: datetime, *, now: datetime, language: str) -> str:
 
 
 def spoken_clock(moment: datetime, language: str) -> str:
-    """"3 pm", "3:30 pm" / "las 3 de la tarde", "la 1 y media de la tarde"."""
+    """ "3 pm", "3:30 pm" / "las 3 de la tarde", "la 1 y media de la tarde"."""
     hour, minute = moment.hour, moment.minute
     twelve = hour % 12 or 12
     if _language(language) == "es":
@@ -83,7 +83,7 @@ def spoken_moment(moment: datetime, *, now: datetime, language: str) -> str:
 
 
 def spoken_list(items: list[str], language: str) -> str:
-    """"a, b or c" / "a, b o c"."""
+    """ "a, b or c" / "a, b o c"."""
     if len(items) <= 1:
         return "".join(items)
     word = " o " if _language(language) == "es" else " or "

@@ -26,9 +26,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +48,8 @@ from prixagent.errors import ApplicationError
 from prixagent.public_urls import public_url
 
 logger = logging.getLogger(__name__)
+RETRY_AFTER = timedelta(minutes=5)
+DRIFT_CHECK_EVERY = timedelta(minutes=30)
 CREDENTIAL_ERRORS = ("invalid_credentials", "invalid_api_key", "missing_permissions", "missing_credentials")
 
 
@@ -281,7 +285,9 @@ def _record_failure(agent: Agent, key: ElevenLabsKey | None, exc: ProviderError)
 
 
 def _locked(agent_id: object, *, skip_locked: bool = False) -> Agent | None:
-    query = Agent.objects.select_for_update(skip_locked=skip_locked).select_related("account", "workspace")
+    query = Agent.objects.select_for_update(skip_locked=skip_locked, of=("self",)).select_related(
+        "account", "workspace"
+    )
     return query.filter(pk=agent_id).first()
 
 
@@ -309,10 +315,10 @@ def agent_sync(*, agent: Agent, force: bool = False, skip_locked: bool = False) 
     return locked
 
 
-def agent_check_drift(*, agent: Agent) -> Agent:
+def agent_check_drift(*, agent: Agent, skip_locked: bool = False) -> Agent:
     """Read the agent back from ElevenLabs and mark it drifted if it was edited there."""
     with transaction.atomic():
-        locked = _locked(agent.pk)
+        locked = _locked(agent.pk, skip_locked=skip_locked)
         if locked is None or not locked.elevenlabs_agent_id or not locked.remote_revision:
             return locked or agent
         key = None
@@ -321,11 +327,38 @@ def agent_check_drift(*, agent: Agent) -> Agent:
             theirs = _read(locked, key)
             if theirs is not None and remote.revision(theirs) != locked.remote_revision:
                 _mark_drifted(locked, theirs)
+            else:
+                locked.sync_attempted_at = timezone.now()
+                locked.save(update_fields=["sync_attempted_at"])
         except NoKey as exc:
             _mark_failed(locked, str(exc), permanent=True)
         except ProviderError as exc:
             _record_failure(locked, key, exc)
     return locked
+
+
+def agents_retry_due(*, limit: int = 50) -> int:
+    """Push again agents whose last push failed for a passing reason (periodic)."""
+    due = Agent.objects.filter(
+        Q(sync_attempted_at__isnull=True) | Q(sync_attempted_at__lt=timezone.now() - RETRY_AFTER),
+        sync_status__in=[Agent.SyncStatus.PENDING, Agent.SyncStatus.FAILED],
+        sync_error_permanent=False,
+    ).order_by(F("sync_attempted_at").asc(nulls_first=True))
+    agents = list(due[:limit])
+    for agent in agents:
+        agent_sync(agent=agent, skip_locked=True)
+    return len(agents)
+
+
+def agents_check_drift_due(*, limit: int = 50) -> int:
+    """Look for edits made at ElevenLabs on agents not checked for a while (periodic)."""
+    due = Agent.objects.filter(
+        sync_status=Agent.SyncStatus.SYNCED, sync_attempted_at__lt=timezone.now() - DRIFT_CHECK_EVERY
+    ).order_by("sync_attempted_at")
+    agents = list(due[:limit])
+    for agent in agents:
+        agent_check_drift(agent=agent, skip_locked=True)
+    return len(agents)
 
 
 @sensitive_variables()

@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
+from agents.api_tools import HasLiveToolSession, ToolTokenAuthentication
 from prixagent.tenancy import TENANT_PERMISSIONS, TenantScopedMixin
 
 PUBLIC, SELF, TENANT, DOCS = "public", "self", "tenant", "docs"
+# In-call tools: authenticated by a live call's token only (no JWT, no session, so no CSRF).
+TOOL = "tool"
 ROUTES = {
     "api/v1/auth/register/": PUBLIC,
     "api/v1/auth/token/": PUBLIC,
@@ -32,6 +35,18 @@ ROUTES = {
     "api/v1/integrations/calcom/default-event-type/": TENANT,
     "api/v1/integrations/<str:provider>/": TENANT,
     "api/v1/integrations/<str:provider>/test/": TENANT,
+    "api/v1/agent-settings/": TENANT,
+    "api/v1/agent-tools/<str:tool>/": TOOL,
+    "api/v1/^agents/$": TENANT,
+    "api/v1/^agents/templates/$": TENANT,
+    "api/v1/^agents/variables/$": TENANT,
+    "api/v1/^agents/voices/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/check-drift/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/overwrite/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/sync/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/take-theirs/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/tool-invocations/$": TENANT,
     "api/v1/schema/": DOCS,
     "api/v1/docs/": DOCS,
 }
@@ -66,3 +81,11 @@ def test_public_and_self_routes_say_so() -> None:
             assert set(view.permission_classes) <= {AllowAny}, route  # simplejwt's views use ()
         if ROUTES[route] == SELF:
             assert list(view.permission_classes) == [IsAuthenticated], route
+
+
+def test_tool_routes_take_only_a_call_token() -> None:
+    for route, view in api_routes():
+        if ROUTES[route] == TOOL:
+            assert list(view.authentication_classes) == [ToolTokenAuthentication], route
+            assert list(view.permission_classes) == [HasLiveToolSession], route
+            assert not issubclass(view, TenantScopedMixin), route
