@@ -8,8 +8,9 @@ dynamic variable. So these views:
   tenant's JWT gets the same 401 as no token), hence no CSRF either (`APIView` is
   csrf-exempt and nothing here reads a cookie);
 - accept only the token of a live session (open, unexpired, of an active account), looked up
-  by its SHA-256, and act only on that session's account, agent and contact, whatever the body
-  says;
+  by its SHA-256, presented by that session's own agent (`agent_id`, bound by ElevenLabs from
+  `system__agent_id`), and act only on that session's account, agent and contact, whatever
+  else the body says;
 - are throttled per session, not per IP (every ElevenLabs call comes from a few egress IPs).
 """
 
@@ -129,7 +130,12 @@ class AgentToolView(APIView):
         if tool not in Tool.values:
             raise NotFound()
         session: ToolSession = request.auth  # type: ignore[assignment]
-        if session.agent is None or not session.agent.has_tool(tool):
-            raise PermissionDenied("This agent may not use this tool.")
         arguments = request.data if isinstance(request.data, dict) else {}
+        agent = session.agent
+        if agent is None or not agent.elevenlabs_agent_id or arguments.get("agent_id") != agent.elevenlabs_agent_id:
+            # Another agent (of this account or another one) presenting this call's token.
+            security_log.warning("tool call refused (token of another agent): session=%s", session.pk)
+            raise PermissionDenied("This token belongs to another agent's call.")
+        if not agent.has_tool(tool):
+            raise PermissionDenied("This agent may not use this tool.")
         return Response(tools.tool_run(session=session, tool=tool, arguments=arguments).body())

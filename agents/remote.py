@@ -120,8 +120,10 @@ def editable_fields(remote: dict[str, Any]) -> dict[str, Any]:
 # --- the server tools (one set per workspace, shared by its agents) -------------------------
 
 _CORRELATION = {
-    # Bound by ElevenLabs, not chosen by the LLM: which conversation this is. (`system__call_sid`
+    # Bound by ElevenLabs, not chosen by the LLM: which agent is calling (a token is accepted only
+    # from the agent of its own session) and which conversation this is. (`system__call_sid`
     # exists only on Twilio calls, and a test call without it must still reach the tools.)
+    "agent_id": {"type": "string", "dynamic_variable": "system__agent_id"},
     "conversation_id": {"type": "string", "dynamic_variable": "system__conversation_id"},
 }
 
@@ -189,7 +191,7 @@ def tool_config(tool: str, url: str) -> dict[str, Any]:
                 "type": "object",
                 "description": f"Arguments of {tool}.",
                 "properties": {**_CORRELATION, **properties},
-                "required": ["conversation_id", *required],
+                "required": ["agent_id", "conversation_id", *required],
             },
         },
     }

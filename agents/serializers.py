@@ -66,6 +66,7 @@ class AgentSerializer(serializers.ModelSerializer):
     inbound_numbers = serializers.ListField(
         child=serializers.CharField(max_length=16),
         required=False,
+        write_only=True,  # read back in to_representation, from the related rows
         help_text=_("Numbers of your Twilio account whose inbound calls this agent answers"),
     )
     sync = SyncSerializer(source="*", read_only=True)
