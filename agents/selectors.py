@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import F, Func, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
 from agents import speech, sync
@@ -75,7 +76,7 @@ def known_variables(account: Account) -> dict[str, str]:
     """{name: description} of the variables an agent of `account` may use."""
     known = {name: str(description) for name, description in BUILTIN.items()}
     for name, key in custom_variables(contact_custom_field_keys(account)).items():
-        known[name] = f"Custom field “{key}”"
+        known[name] = _("Custom field “%(key)s”") % {"key": key}
     return known
 
 

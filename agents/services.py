@@ -138,9 +138,10 @@ def _check_criteria(items: Any, errors: _Errors) -> None:
                 _("Criterion %(n)s: the id must be unique, lower-case letters, digits and _.") % {"n": n},
             )
         seen.add(ident)
-        for key in ("name", "goal"):
-            if not str(item.get(key) or "").strip():
-                errors.add("evaluation_criteria", _("Criterion %(n)s: fill in the %(key)s.") % {"n": n, "key": key})
+        if not str(item.get("name") or "").strip():
+            errors.add("evaluation_criteria", _("Criterion %(n)s: give it a name.") % {"n": n})
+        if not str(item.get("goal") or "").strip():
+            errors.add("evaluation_criteria", _("Criterion %(n)s: say what a successful call achieves.") % {"n": n})
 
 
 def _check_choices(account: Account, data: dict[str, Any], errors: _Errors) -> None:
