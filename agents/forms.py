@@ -85,6 +85,9 @@ class AgentForm(forms.Form):
         ]
         self.fields["default_from_number"].choices = [("", _("None"))] + [(n, n) for n in numbers]
         self.fields["inbound_numbers"].choices = [(n, n) for n in numbers]
+        if not numbers:
+            help_text = _("Connect Twilio (Integrations) to choose your numbers.")
+            self.fields["default_from_number"].help_text = self.fields["inbound_numbers"].help_text = help_text
         if read_only:
             for field in self.fields.values():
                 field.disabled = True
@@ -92,7 +95,8 @@ class AgentForm(forms.Form):
 
 class OutcomeForm(forms.Form):
     id = forms.CharField(label=_("Id"), max_length=64)
-    type = forms.ChoiceField(label=_("Type"), choices=DataType.choices)
+    # A blank first choice: an untouched extra row must not count as changed (and be required).
+    type = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *DataType.choices])
     description = forms.CharField(label=_("What to extract"), max_length=1000)
 
 
