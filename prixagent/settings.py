@@ -107,7 +107,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded database of `make run`: its directory must exist before the first connect.
     os.makedirs(os.path.dirname(DATABASES["default"]["NAME"]), exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    # Tests: threads (WebSocket consumers, concurrency tests) must not keep connections open past
+    # their work, or the test database cannot be dropped at the end of the run.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if NODE_ENV == "test" else 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Cache, broker ------------------------------------------------------------------------
