@@ -139,6 +139,9 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or (
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Workers keep Django's LOGGING (request ids, the secret scrubber) instead of Celery's own root
+# logger setup, which would drop the scrubbing filter.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
 # --- Auth, passwords, sessions ------------------------------------------------------------
