@@ -108,7 +108,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded database of `make run`: its directory must exist before the first connect.
     os.makedirs(os.path.dirname(DATABASES["default"]["NAME"]), exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    # Tests: threads (WebSocket consumers, concurrency tests) must not keep connections open past
+    # their work, or the test database cannot be dropped at the end of the run.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if NODE_ENV == "test" else 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Cache, broker ------------------------------------------------------------------------
@@ -138,6 +140,9 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or (
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Workers keep Django's LOGGING (request ids, the secret scrubber) instead of Celery's own root
+# logger setup, which would drop the scrubbing filter.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
 # --- Auth, passwords, sessions ------------------------------------------------------------

@@ -63,14 +63,16 @@ def admitted_account_id(user: Any) -> object | None:
 
 class AccountEventsConsumer(AsyncWebsocketConsumer):
     group: str | None = None
+    _auth_wait: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
         await self.accept()
-        user = self.scope.get("user") or AnonymousUser()
         header = dict(self.scope.get("headers") or {}).get(b"authorization", b"").decode("latin-1")
-        if header:
-            user = await user_for_token(header)
-        if await self._join(user):
+        if header:  # a client that sends a token means it: a refused one closes at once
+            if not await self._join(await user_for_token(header)):
+                await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        if await self._join(self.scope.get("user") or AnonymousUser()):
             return
         self._auth_wait = asyncio.get_running_loop().call_later(AUTH_TIMEOUT, self._timeout)
 
@@ -99,6 +101,8 @@ class AccountEventsConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
+        if self._auth_wait is not None:
+            self._auth_wait.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

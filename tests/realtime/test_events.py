@@ -3,12 +3,15 @@ ASGI application (origin check, session and JWT auth) and the Redis channel laye
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from accounts.models import Account
@@ -25,8 +28,26 @@ def bearer(user: Any) -> bytes:
     return f"Bearer {RefreshToken.for_user(user).access_token}".encode()
 
 
-def run(scenario: Any) -> Any:
-    return async_to_sync(scenario)()
+def run(scenario: Any) -> None:
+    """Run an async scenario on a fresh event loop in its own thread: other tests (Playwright's
+    sync API) may leave a loop attached to the main thread."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "scenario did not finish in 30 s"
+    # Consumers' database work ran in asgiref's shared executor thread: close its connection, or
+    # the test database cannot be dropped at the end of the run.
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+    if failures:
+        raise failures[0]
 
 
 APP: dict[str, Any] = {}
@@ -109,7 +130,6 @@ def test_a_refresh_token_is_not_an_access_token(alice):
 
     async def scenario() -> None:
         socket, _ = await _connect((b"authorization", auth))
-        await socket.send_to(text_data="{}")
         assert (await socket.receive_output(timeout=3))["code"] == consumers.CLOSE_UNAUTHORIZED
 
     run(scenario)
@@ -149,7 +169,6 @@ def test_a_suspended_account_hears_nothing(alice):
 
     async def scenario() -> None:
         socket, _ = await _connect((b"authorization", auth))
-        await socket.send_to(text_data="{}")
         assert (await socket.receive_output(timeout=3))["code"] == consumers.CLOSE_UNAUTHORIZED
 
     run(scenario)
