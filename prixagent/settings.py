@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several fields (else drf-spectacular warns).
+    "ENUM_NAME_OVERRIDES": {"AgentToolEnum": "agents.models.Tool"},
 }
 
 # --- CORS / CSRF --------------------------------------------------------------------------
