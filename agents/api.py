@@ -79,14 +79,11 @@ class AgentViewSet(
         agent = services.agent_update(agent=agent, data=fields, inbound_numbers=inbound)
         return Response(AgentSerializer(agent).data)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.partial_update(request, *args, **kwargs)
-
     def perform_destroy(self, instance: Agent) -> None:
         services.agent_delete(agent=instance)
 
     def _answer(self, agent: Agent) -> Response:
-        agent = self.queryset.get(pk=agent.pk)
+        agent = self.get_queryset().get(pk=agent.pk)  # fresh, with its inbound numbers
         return Response(AgentSerializer(agent).data)
 
     @extend_schema(request=None, responses={200: AgentSerializer, **ERRORS})

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import F, Func, QuerySet
+from django.db.models import CharField, F, Func, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -65,8 +65,11 @@ def contact_custom_field_keys(account: Account) -> list[str]:
     """Every custom field key used by the account's contacts."""
     contacts = Contact.objects.filter(account=account)
     if connection.vendor == "postgresql":
-        keys = contacts.annotate(key=Func(F("custom_fields"), function="jsonb_object_keys")).values_list(
-            "key", flat=True
+        objects = contacts.annotate(kind=Func(F("custom_fields"), function="jsonb_typeof", output_field=CharField()))
+        keys = (
+            objects.filter(kind="object")  # jsonb_object_keys fails on anything but an object
+            .annotate(key=Func(F("custom_fields"), function="jsonb_object_keys", output_field=CharField()))
+            .values_list("key", flat=True)
         )
         return sorted(set(keys))
     return sorted({key for fields in contacts.values_list("custom_fields", flat=True) for key in (fields or {})})

@@ -213,7 +213,9 @@ def check_availability(session: ToolSession, arguments: dict[str, Any]) -> Answe
 
 
 def _conversation_key(session: ToolSession, arguments: dict[str, Any]) -> str:
-    return _text(arguments, "conversation_id")[:100] or session.conversation_id or f"session:{session.pk}"
+    # The session's conversation (learnt from its first tool call) wins over the body: within one
+    # call the key never changes, whatever a later request claims.
+    return session.conversation_id or _text(arguments, "conversation_id")[:100] or f"session:{session.pk}"
 
 
 def _attendee_email(session: ToolSession, arguments: dict[str, Any]) -> tuple[str, bool] | Answer:

@@ -134,6 +134,10 @@ def _forms(request: HttpRequest, agent: Agent, data: Any = None) -> tuple[AgentF
     )
     outcomes = OutcomeFormSet(data, initial=agent.data_collection, prefix="outcomes")
     criteria = CriterionFormSet(data, initial=agent.evaluation_criteria, prefix="criteria")
+    if not request.user.can_manage:
+        for row in [*outcomes.forms, *criteria.forms]:
+            for field in row.fields.values():
+                field.disabled = True
     return form, outcomes, criteria
 
 

@@ -293,8 +293,11 @@ def test_booking_twice_in_one_conversation_books_once(
     again = call_tool(alice_agent, token, "book_appointment", start=slot["start"], email="a@b.example").json()
     other = call_tool(alice_agent, token, "check_availability").json()["slots"][1]
     third = call_tool(alice_agent, token, "book_appointment", start=other["start"], email="a@b.example").json()
+    claims_another = call_tool(
+        alice_agent, token, "book_appointment", start=other["start"], email="a@b.example", conversation_id="conv_2"
+    ).json()
     assert first["status"] == "booked"
-    assert again["status"] == third["status"] == "already_booked"
+    assert again["status"] == third["status"] == claims_another["status"] == "already_booked"
     assert again["message"] == f"You're already booked for {slot['spoken']}."
     assert len(calcom_bookings(provider_sandbox)) == 1 and Booking.objects.count() == 1
 

@@ -81,3 +81,9 @@ def test_today_is_the_contacts_today() -> None:
     madrid = datetime(2030, 3, 5, 9, 0, tzinfo=ZoneInfo("Europe/Madrid"))
     assert spoken_moment(madrid, now=late, language="es") == "hoy a las 9 de la mañana"
     assert spoken_clock(datetime(2030, 1, 1, 0, 5), "en") == "12:05 am"
+
+
+def test_custom_fields_that_are_not_an_object_are_ignored(alice_account: Account, alice_contact: Contact) -> None:
+    Contact.objects.create(account=alice_account, phone="+14155550199", time_zone="UTC", custom_fields=["odd"])
+    assert selectors.contact_custom_field_keys(alice_account) == ["Budget"]
+    assert "budget" in selectors.known_variables(alice_account)
