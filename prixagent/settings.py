@@ -24,9 +24,10 @@ ROOT_URLCONF = "prixagent.urls"
 WSGI_APPLICATION = "prixagent.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Which surface this process serves ("all", "landing", "client", "admin", "api", "agency"):
-# set by `manage.py serve <surface>`; see prixagent.surfaces.
-SURFACE = os.environ.get("PRIXAGENT_SURFACE", "all")
+# Which surface this process serves ("all", "public", "landing", "client", "admin", "api",
+# "agency"): PRIXAGENT_SURFACE, set by `manage.py serve <surface>`; see prixagent.surfaces.
+# Production never serves "all", and without the variable serves "public" (no admin).
+SURFACE = CONFIG.surface
 PORTS = CONFIG.ports
 API_URL = CONFIG.api_url
 WS_URL = CONFIG.ws_url
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "prixagent",
     "accounts",
     "integrations",
@@ -58,8 +60,12 @@ if not CONFIG.production:
 MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
     "prixagent.nostore.NoStoreMiddleware",
-    "prixagent.surfaces.SurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After every middleware that adds security headers: its 404 for another surface's path
+    # must carry HSTS, CSP, X-Frame-Options and nosniff like any other response.
+    "prixagent.surfaces.SurfaceMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -67,7 +73,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
     "prixagent.errors.ApiErrorMiddleware",
 ]
@@ -250,9 +255,31 @@ DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The pages load nothing from elsewhere and run no inline script or style, so the policy is
+# strict: only our own static files. `data:` images are the icons inside Swagger UI's CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = CONFIG.production
 if CONFIG.production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host-: the browser accepts these cookies only over https, for this exact host, path /,
+    # so neither a sibling subdomain nor a plain-http response can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     # Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.
