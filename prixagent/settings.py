@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "integrations",
     "contacts",
 ]
+if CONFIG.environment == "test":
+    # A second model with encrypted columns (row-bound associated data), for the field's tests.
+    INSTALLED_APPS.append("tests.prixagent.sealed")
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
     INSTALLED_APPS.append("sandbox")
