@@ -116,6 +116,9 @@ def test_it_refuses_a_row_bound_secret_on_a_model_whose_database_assigns_the_key
         class Meta:
             app_label = "sealed_test"
 
+        def __str__(self) -> str:
+            return "test"
+
     class UuidKeyed(models.Model):
         id = models.UUIDField(primary_key=True, default=uuid.uuid4)
         account_id = models.UUIDField()
@@ -123,6 +126,9 @@ def test_it_refuses_a_row_bound_secret_on_a_model_whose_database_assigns_the_key
 
         class Meta:
             app_label = "sealed_test"
+
+        def __str__(self) -> str:
+            return "test"
 
     def ids(model: type[models.Model]) -> list[str]:
         return [e.id for e in model._meta.get_field("secret").check() if isinstance(e, checks.Error)]

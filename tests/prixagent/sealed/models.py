@@ -17,3 +17,6 @@ class WebhookSecret(models.Model):
 
     class Meta:
         db_table = "sealed_test_webhook_secret"
+
+    def __str__(self) -> str:
+        return self.label
