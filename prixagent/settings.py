@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # After every middleware that adds security headers: its 404 for another surface's path
     # must carry HSTS, CSP, X-Frame-Options and nosniff like any other response.
     "prixagent.surfaces.SurfaceMiddleware",
+    # 413 for an oversized body and 400 for a NUL in the query, before anything reads them.
+    "prixagent.errors.RequestGuardMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -180,6 +182,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["prixagent.throttling.PlatformRateThrottle"],
+    # JSON that is too deep or holds NUL / lone surrogates is a 400 (prixagent.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "prixagent.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
