@@ -73,7 +73,7 @@ class _SecretDescriptor:
             except crypto.DecryptionError as exc:
                 # Name the column and tenant only on failure: formatting them costs every read.
                 raise crypto.DecryptionError(f"{self.field.where(instance)}: {exc}") from None
-            redaction.remember_secret(plain)
+            redaction.remember_secret(plain, slot=self.field.slot(instance))
             return plain
         return value
 
@@ -149,6 +149,10 @@ class EncryptedTextField(models.TextField):
         where = f"{self.model._meta.db_table}.{self.column} of {getattr(instance, self.tenant_attr, '?')}"
         return f"{where} row {instance.pk}" if self.binds_row else where
 
+    def slot(self, instance: models.Model) -> tuple[str, str, str]:
+        """Where a value lives, for the log scrubber: one entry per stored secret, never more."""
+        return (self.model._meta.db_table, self.column, str(instance.pk))
+
     def load_sealed(self, instance: models.Model) -> Sealed | None:
         """The stored ciphertext of a column that `.only()` / `.defer()` left out."""
         if instance.pk is None or instance._state.adding:
@@ -167,6 +171,8 @@ class EncryptedTextField(models.TextField):
             raise TypeError(f"{self.name} holds text, not {type(value).__name__}")
         sealed = Sealed(crypto.get_keyring().encrypt(value, self.aad_for(model_instance)))
         model_instance.__dict__[self.attname] = sealed  # plaintext does not outlive the save
+        # Stored now: scrub it from logs (prixagent.redaction says why only stored values).
+        redaction.remember_secret(value, slot=self.slot(model_instance))
         return sealed
 
     def get_prep_value(self, value: Any) -> str | None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
 
 from prixagent import redaction
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT = 10.0  # seconds; no provider call may hang a request or a worker forever
 MAX_REASON = 300
+MAX_LOGGED_BODY = 500
 
 
 class ProviderError(Exception):
@@ -82,6 +87,28 @@ def transport_error(provider: str, exc: Exception) -> ProviderError:
     return ProviderError(f"{provider} is unreachable", permanent=False, code="unreachable", status=None)
 
 
+def unexpected(provider: str, what: str, body: Any, secrets: Iterable[str | None] = ()) -> ProviderError:
+    """A 2xx answer without the shape the API documents (a proxy's HTML page, a changed API, a
+    half-written body): logged (scrubbed) for us, transient for the tenant, never a 500."""
+    logger.warning(
+        "%s answered with an unexpected body (%s): %s",
+        provider,
+        what,
+        redaction.scrub(str(body)[:MAX_LOGGED_BODY], secrets),
+    )
+    return ProviderError(
+        f"{provider} answered with an unexpected response ({what})",
+        permanent=False,
+        code="unexpected_response",
+        status=None,
+    )
+
+
+def segment(value: object) -> str:
+    """One URL path segment: `/`, `?`, `#`, `..` and the rest cannot change the path."""
+    return quote(str(value), safe="")
+
+
 def json_or_text(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -121,6 +148,19 @@ class JsonApi:
         if response.status_code >= 400:
             reason = scrub(self.reason_of(body), self.secrets)
             raise error_for_status(self.provider, response.status_code, reason, code=self.code_of(response, body))
+        return body
+
+    def member(self, body: Any, key: str, kind: type | tuple[type, ...] = dict) -> Any:
+        """`body[key]`, checked: a 2xx body without it is an `unexpected` transient error."""
+        value = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(value, kind):
+            raise unexpected(self.provider, f"no {key!r}", body, self.secrets)
+        return value
+
+    def obj(self, body: Any) -> dict[str, Any]:
+        """A 2xx body that must be a JSON object."""
+        if not isinstance(body, dict):
+            raise unexpected(self.provider, "not a JSON object", body, self.secrets)
         return body
 
     def close(self) -> None:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.providers.base import JsonApi, base_url, require
+from django.utils.translation import gettext as _
+
+from integrations.providers.base import JsonApi, base_url, require, segment, unexpected
+from integrations.registry import Validation
+from prixagent.errors import ApplicationError
 
 PROVIDER = "Cal.com"
 REAL_URL = "https://api.cal.com/v2"
@@ -33,13 +37,16 @@ class CalcomClient(JsonApi):
 
     def data(self, method: str, path: str, version: str | None, **kwargs: Any) -> Any:
         headers = {"cal-api-version": version} if version else {}
-        return self.call(method, path, headers=headers, **kwargs)["data"]
+        return self.member(self.call(method, path, headers=headers, **kwargs), "data", (dict, list))
 
     def me(self) -> dict[str, Any]:
-        return self.data("GET", "/me", None)
+        return self.obj(self.data("GET", "/me", None))
 
     def event_types(self) -> list[dict[str, Any]]:
-        return self.data("GET", "/event-types", EVENT_TYPES_VERSION)
+        types = self.data("GET", "/event-types", EVENT_TYPES_VERSION)
+        if not isinstance(types, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), int) for t in types):
+            raise unexpected(self.provider, "event types without ids", types, self.secrets)
+        return types
 
     def slots(
         self, *, event_type_id: int, start: str, end: str, time_zone: str = "UTC"
@@ -54,7 +61,8 @@ class CalcomClient(JsonApi):
         return self.data("POST", "/bookings", BOOKINGS_VERSION, json=body)
 
     def cancel_booking(self, uid: str, reason: str = "") -> dict[str, Any]:
-        return self.data("POST", f"/bookings/{uid}/cancel", BOOKINGS_VERSION, json={"cancellationReason": reason})
+        body = {"cancellationReason": reason}
+        return self.data("POST", f"/bookings/{segment(uid)}/cancel", BOOKINGS_VERSION, json=body)
 
 
 def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
@@ -76,3 +84,38 @@ def list_event_types(api_key: str, *, timeout_s: float | None = None) -> list[di
         {"id": t["id"], "slug": t.get("slug", ""), "title": t.get("title", ""), "length": t.get("lengthInMinutes")}
         for t in types
     ]
+
+
+# --- registry glue (integrations.registry) ---------------------------------------------------
+
+
+def connect_check(creds: dict[str, str]) -> Validation:
+    """Connect: `/v2/me` proves the key; the event types are what the agent can book."""
+    me = validate(creds["api_key"])
+    keys = ("id", "slug", "title", "length")
+    types = [{k: t.get(k) for k in keys} for t in list_event_types(creds["api_key"])]
+    details = {"username": me.get("username", ""), "time_zone": me.get("time_zone", ""), "event_types": types}
+    return Validation(details, f"user {details['username']}, {len(types)} event type(s)")
+
+
+def apply_connect_options(validation: Validation, options: dict[str, Any], previous: dict[str, Any]) -> None:
+    """The default event type: the one asked for, else the one chosen before if it still
+    exists, else the only one."""
+    types = validation.details["event_types"]
+    wanted = options.get("default_event_type_id")
+    if wanted is not None:
+        require_event_type(types, wanted)
+        chosen = wanted
+    else:
+        ids = [t["id"] for t in types]
+        kept = previous.get("default_event_type_id")
+        chosen = kept if kept in ids else (ids[0] if len(ids) == 1 else None)
+    validation.details["default_event_type_id"] = chosen
+
+
+def require_event_type(types: list[dict[str, Any]], wanted: int) -> None:
+    if wanted not in [t["id"] for t in types]:
+        raise ApplicationError(
+            _("Some fields are invalid."),
+            fields={"default_event_type_id": [_("This Cal.com account has no event type with that id.")]},
+        )

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -24,11 +25,15 @@ from integrations.providers.base import (
     scrub,
     timeout,
     transport_error,
+    unexpected,
 )
+from integrations.registry import Validation
 
 PROVIDER = "ElevenLabs"
 REAL_URL = "https://api.elevenlabs.io"
 NO_RETRY: dict[str, Any] = {"max_retries": 0}
+# Voice ids are 20 letters and digits; the id goes into the request path.
+VOICE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 
 
 def client(api_key: str, *, timeout_s: float | None = None) -> ElevenLabs:
@@ -41,14 +46,21 @@ def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     el = client(api_key, timeout_s=timeout_s)
     # Validation is read-only, but a 429/5xx retry would sleep up to a minute inside a request.
     page = call(api_key, lambda: el.conversational_ai.agents.list(page_size=1, request_options=NO_RETRY))
-    return {"agents_visible": len(page.agents)}
+    agents = getattr(page, "agents", None)
+    if not isinstance(agents, list):
+        raise unexpected(PROVIDER, "no agents list", page, (api_key,))
+    return {"agents_visible": len(agents)}
 
 
 def voice(api_key: str, voice_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Look a voice up (ELEVENLABS_VOICE_ID, an agent's voice): proves the key can use it."""
     require(PROVIDER, voice_id=voice_id)
+    if not VOICE_ID.fullmatch(voice_id):
+        raise ProviderError(f"{voice_id!r} is not a voice id", permanent=True, code="invalid_voice_id", status=None)
     el = client(api_key, timeout_s=timeout_s)
     found = call(api_key, lambda: el.voices.get(voice_id, request_options=NO_RETRY))
+    if not isinstance(getattr(found, "voice_id", None), str):
+        raise unexpected(PROVIDER, "no voice", found, (api_key,))
     return {"voice_id": found.voice_id, "name": found.name}
 
 
@@ -57,7 +69,12 @@ def call(api_key: str, fn: Any) -> Any:
     try:
         return fn()
     except ApiError as exc:
+        if exc.status_code is not None and exc.status_code < 400:
+            # The SDK raises ApiError for a 2xx body it cannot read as JSON (e.g. a proxy's page).
+            raise unexpected(PROVIDER, f"unreadable {exc.status_code} body", exc.body, (api_key,)) from exc
         raise _from_api_error(exc, api_key) from exc
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+        raise unexpected(PROVIDER, type(exc).__name__, exc, (api_key,)) from exc
     except httpx.TransportError as exc:
         raise transport_error(PROVIDER, exc) from exc
 
@@ -72,3 +89,13 @@ def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
         # A valid key, but without the scope we need: the owner must fix the key's permissions.
         return ProviderError(reason, permanent=True, code=code, status=exc.status_code)
     return error_for_status(PROVIDER, exc.status_code or 500, reason, code=code)
+
+
+# --- registry glue (integrations.registry) ---------------------------------------------------
+
+
+def connect_check(creds: dict[str, str]) -> Validation:
+    """Connect: list one agent, the permission the product needs (`convai_read`)."""
+    info = validate(creds["api_key"])
+    details = {"agents_visible": info.get("agents_visible")}
+    return Validation(details, f"{details['agents_visible']} agent(s) visible")
