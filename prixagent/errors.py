@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import debug
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -210,3 +211,15 @@ def _declared_length(request: HttpRequest) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+class SafeExceptionReporterFilter(debug.SafeExceptionReporterFilter):
+    """Crash reports hide `sensitive_variables` / `sensitive_post_parameters` also under DEBUG.
+
+    Django's filter is inactive when DEBUG is on, so the technical 500 page of a development
+    server (which anyone who can reach it may trigger) would show decrypted credentials held
+    in local variables. Here the marking always applies; everything else stays visible.
+    """
+
+    def is_active(self, request: HttpRequest | None) -> bool:
+        return True

@@ -263,6 +263,9 @@ vars().update(env.email_url_config(CONFIG.email_url))
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
 # --- Security -----------------------------------------------------------------------------
+# Functions holding decrypted secrets are `sensitive_variables`: hidden in crash reports also
+# under DEBUG (Django's own filter is off when DEBUG is on).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "prixagent.errors.SafeExceptionReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from prixagent import redaction
 
@@ -50,6 +51,7 @@ def timeout() -> float:
     return float(getattr(settings, "PROVIDER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
 
 
+@sensitive_variables()
 def require(provider: str, **credentials: str | None) -> None:
     """Refuse blank credentials before any request: SDKs fill blanks from environment variables."""
     missing = [name for name, value in credentials.items() if not (value or "").strip()]
@@ -59,6 +61,7 @@ def require(provider: str, **credentials: str | None) -> None:
         )
 
 
+@sensitive_variables()
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
     """Cut a provider's reason to size and blank any secret it happens to echo back."""
     return redaction.scrub(text, secrets)[:MAX_REASON]
@@ -87,6 +90,7 @@ def transport_error(provider: str, exc: Exception) -> ProviderError:
     return ProviderError(f"{provider} is unreachable", permanent=False, code="unreachable", status=None)
 
 
+@sensitive_variables()
 def unexpected(provider: str, what: str, body: Any, secrets: Iterable[str | None] = ()) -> ProviderError:
     """A 2xx answer without the shape the API documents (a proxy's HTML page, a changed API, a
     half-written body): logged (scrubbed) for us, transient for the tenant, never a 500."""
@@ -124,6 +128,7 @@ class JsonApi:
 
     provider = "Provider"
 
+    @sensitive_variables()
     def __init__(
         self, root: str, *, headers: dict[str, str], secrets: tuple[str, ...], timeout_s: float | None = None
     ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.providers.base import JsonApi, base_url, require, segment, unexpected
 from integrations.registry import Validation
@@ -24,6 +25,7 @@ BOOKINGS_VERSION = "2024-08-13"
 class CalcomClient(JsonApi):
     provider = PROVIDER
 
+    @sensitive_variables()
     def __init__(self, api_key: str, *, timeout_s: float | None = None) -> None:
         require(PROVIDER, api_key=api_key)
         headers = {"Authorization": f"Bearer {api_key}"}
@@ -65,6 +67,7 @@ class CalcomClient(JsonApi):
         return self.data("POST", f"/bookings/{segment(uid)}/cancel", BOOKINGS_VERSION, json=body)
 
 
+@sensitive_variables()
 def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     cal = CalcomClient(api_key, timeout_s=timeout_s)
     try:
@@ -74,6 +77,7 @@ def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     return {"username": me.get("username", ""), "email": me.get("email", ""), "time_zone": me.get("timeZone", "")}
 
 
+@sensitive_variables()
 def list_event_types(api_key: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
     cal = CalcomClient(api_key, timeout_s=timeout_s)
     try:
@@ -89,6 +93,7 @@ def list_event_types(api_key: str, *, timeout_s: float | None = None) -> list[di
 # --- registry glue (integrations.registry) ---------------------------------------------------
 
 
+@sensitive_variables()
 def connect_check(creds: dict[str, str]) -> Validation:
     """Connect: `/v2/me` proves the key; the event types are what the agent can book."""
     me = validate(creds["api_key"])

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import httpx
+from django.views.decorators.debug import sensitive_variables
 from elevenlabs import ElevenLabs
 from elevenlabs.core.api_error import ApiError
 
@@ -36,11 +37,13 @@ NO_RETRY: dict[str, Any] = {"max_retries": 0}
 VOICE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 
 
+@sensitive_variables()
 def client(api_key: str, *, timeout_s: float | None = None) -> ElevenLabs:
     require(PROVIDER, api_key=api_key)
     return ElevenLabs(api_key=api_key, base_url=base_url("elevenlabs", REAL_URL), timeout=timeout_s or timeout())
 
 
+@sensitive_variables()
 def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """List one agent: needs `convai_read`, the permission the product actually uses."""
     el = client(api_key, timeout_s=timeout_s)
@@ -52,6 +55,7 @@ def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     return {"agents_visible": len(agents)}
 
 
+@sensitive_variables()
 def voice(api_key: str, voice_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Look a voice up (ELEVENLABS_VOICE_ID, an agent's voice): proves the key can use it."""
     require(PROVIDER, voice_id=voice_id)
@@ -64,6 +68,7 @@ def voice(api_key: str, voice_id: str, *, timeout_s: float | None = None) -> dic
     return {"voice_id": found.voice_id, "name": found.name}
 
 
+@sensitive_variables()
 def call(api_key: str, fn: Any) -> Any:
     """Run one SDK call and map its failures to ProviderError."""
     try:
@@ -79,6 +84,7 @@ def call(api_key: str, fn: Any) -> Any:
         raise transport_error(PROVIDER, exc) from exc
 
 
+@sensitive_variables()
 def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
     detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
     status_name = detail.get("status") if isinstance(detail, dict) else None
@@ -94,6 +100,7 @@ def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
 # --- registry glue (integrations.registry) ---------------------------------------------------
 
 
+@sensitive_variables()
 def connect_check(creds: dict[str, str]) -> Validation:
     """Connect: list one agent, the permission the product needs (`convai_read`)."""
     info = validate(creds["api_key"])

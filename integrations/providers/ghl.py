@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.providers.base import JsonApi, base_url, require, segment
 from integrations.registry import Validation
@@ -22,6 +23,7 @@ VERSION = "2021-07-28"
 class GhlClient(JsonApi):
     provider = PROVIDER
 
+    @sensitive_variables()
     def __init__(self, token: str, location_id: str, *, timeout_s: float | None = None) -> None:
         require(PROVIDER, token=token, location_id=location_id)
         headers = {"Authorization": f"Bearer {token}", "Version": VERSION}
@@ -58,6 +60,7 @@ class GhlClient(JsonApi):
         )
 
 
+@sensitive_variables()
 def validate(token: str, location_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Read the location: proves the token is valid and belongs to it; returns name and time zone."""
     ghl = GhlClient(token, location_id, timeout_s=timeout_s)
@@ -71,6 +74,7 @@ def validate(token: str, location_id: str, *, timeout_s: float | None = None) ->
 # --- registry glue (integrations.registry) ---------------------------------------------------
 
 
+@sensitive_variables()
 def connect_check(creds: dict[str, str]) -> Validation:
     """Connect: the token must read the location it names."""
     info = validate(creds["api_key"], creds["location_id"])

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -53,12 +54,14 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return super().request(method, url, **kwargs)
 
 
+@sensitive_variables()
 def client(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> Client:
     require(PROVIDER, account_sid=account_sid, auth_token=auth_token)
     http = BaseUrlHttpClient(base_url("twilio", REAL_URL), timeout_s if timeout_s is not None else timeout())
     return Client(account_sid, auth_token, http_client=http, environment=NO_ENVIRONMENT)
 
 
+@sensitive_variables()
 def validate(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Fetch the account: proves the pair is valid and says whether it is a trial."""
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
@@ -74,6 +77,7 @@ def validate(account_sid: str, auth_token: str, *, timeout_s: float | None = Non
     }
 
 
+@sensitive_variables()
 def list_numbers(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
     with _mapped(auth_token):
@@ -92,6 +96,7 @@ def list_numbers(account_sid: str, auth_token: str, *, timeout_s: float | None =
 class _mapped:  # noqa: N801 - used as a lower-case context manager
     """Turn SDK and transport exceptions into ProviderError."""
 
+    @sensitive_variables()
     def __init__(self, auth_token: str) -> None:
         self.secrets = (auth_token,)
 
@@ -131,6 +136,7 @@ def _json(text: str) -> dict[str, Any]:
 # --- registry glue (integrations.registry) ---------------------------------------------------
 
 
+@sensitive_variables()
 def connect_check(creds: dict[str, str]) -> Validation:
     """Connect: the account must be active; its numbers are stored with it."""
     info = validate(creds["account_sid"], creds["auth_token"])
@@ -149,6 +155,7 @@ def connect_check(creds: dict[str, str]) -> Validation:
     return Validation(details, summary, {"twilio_phone_numbers": numbers})
 
 
+@sensitive_variables()
 def phone_numbers(creds: dict[str, str]) -> list[dict[str, Any]]:
     """The numbers as stored on the account (what the dashboard and the dialer read)."""
     keys = ("number", "sid", "friendly_name", "capabilities")
