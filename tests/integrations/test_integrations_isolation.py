@@ -14,7 +14,10 @@ from rest_framework.test import APIClient
 from accounts.models import Account, User
 from integrations import services
 from integrations.models import IntegrationEvent, IntegrationStatus
-from tests.integrations.integration_helpers import RequestsSince, connect_payload
+from integrations.registry import PROVIDERS as REGISTRY
+from tests.integrations.integration_helpers import RequestsSince, connect_payload, raw_columns
+
+CONFIGURED_FLAGS = [spec.flag for spec in REGISTRY.values()]
 
 URL = "/api/v1/integrations/"
 PROVIDERS = ["twilio", "ghl", "elevenlabs", "calcom"]
@@ -60,13 +63,50 @@ def test_it_shows_charlie_only_his_own(
     assert alice_api.get(f"{URL}events/{alice_event.pk}/").status_code == 200
 
 
+def _state(account: Account) -> tuple[object, ...]:
+    """Everything about an account's integrations, as stored (ciphertexts included)."""
+    return (
+        raw_columns(account),
+        list(Account.objects.filter(pk=account.pk).values_list(*CONFIGURED_FLAGS, "twilio_phone_numbers")),
+        list(IntegrationStatus.objects.filter(account=account).values()),
+        list(IntegrationEvent.objects.filter(account=account).values_list("pk", flat=True)),
+    )
+
+
 def test_it_never_lets_charlie_change_alice(
-    alice_api: APIClient, charlie_api: APIClient, alice_account: Account, provider_sandbox: Any
+    alice_api: APIClient,
+    charlie_api: APIClient,
+    alice_account: Account,
+    charlie_account: Account,
+    provider_sandbox: Any,
 ) -> None:
-    alice_api.put(f"{URL}twilio/", connect_payload(provider_sandbox, "twilio"), format="json")
-    assert charlie_api.delete(f"{URL}twilio/").status_code == 204  # his own, not connected: a no-op
-    alice_account.refresh_from_db()
-    assert alice_account.twilio_configured
+    for provider in PROVIDERS:
+        assert (
+            alice_api.put(f"{URL}{provider}/", connect_payload(provider_sandbox, provider), format="json").status_code
+            == 200
+        )
+        assert (
+            charlie_api.put(f"{URL}{provider}/", connect_payload(provider_sandbox, provider), format="json").status_code
+            == 200
+        )
+    alice_before, charlie_before = _state(alice_account), _state(charlie_account)
+
+    # Every write charlie can make, on the same provider paths alice uses.
+    for provider in PROVIDERS:
+        assert charlie_api.post(f"{URL}{provider}/test/").status_code == 200
+        assert (
+            charlie_api.put(f"{URL}{provider}/", connect_payload(provider_sandbox, provider), format="json").status_code
+            == 200
+        )
+    assert charlie_api.post(f"{URL}twilio/sync-numbers/").status_code == 200
+    assert charlie_api.post(f"{URL}calcom/default-event-type/", {"default_event_type_id": None}).status_code == 200
+    for provider in PROVIDERS:
+        assert charlie_api.delete(f"{URL}{provider}/").status_code == 204
+
+    assert _state(charlie_account) != charlie_before  # his writes happened...
+    assert not any(getattr(Account.objects.get(pk=charlie_account.pk), f) for f in CONFIGURED_FLAGS)
+    assert _state(alice_account) == alice_before  # ...and nothing of alice's moved, not one byte
+    assert all(alice_api.get(f"{URL}{provider}/").json()["configured"] for provider in PROVIDERS)
 
 
 def test_it_refuses_a_ciphertext_copied_from_another_tenant(

@@ -67,9 +67,7 @@ def test_no_tenant_can_evict_another_tenants_secrets(alice_account: Account, cha
 def test_replacing_a_secret_forgets_the_old_value_and_keeps_the_new() -> None:
     redaction.remember_secret("first-value-0123456789", slot=("t", "c", "row-1"))
     redaction.remember_secret("second-value-0123456789", slot=("t", "c", "row-1"))
-    assert logged("%s %s", "first-value-0123456789", "second-value-0123456789") == (
-        "first-value-0123456789 [redacted]"
-    )
+    assert logged("%s %s", "first-value-0123456789", "second-value-0123456789") == ("first-value-0123456789 [redacted]")
 
 
 @pytest.mark.parametrize("value", ["short", "has a space inside", "tab\tinside-value", "", None])
