@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from integrations.models import IntegrationEvent, Provider
 from integrations.registry import PROVIDERS, CredentialField, ProviderSpec
+from prixagent.serializers import CachedFieldsModelSerializer
 
 # The formats themselves are checked once, by the service (integrations.registry): the same
 # rule then holds for the API, the dashboard and `manage.py set_credentials`.
@@ -63,10 +66,27 @@ class TwilioNumbersSerializer(serializers.Serializer):
     numbers = serializers.ListField(child=serializers.DictField())
 
 
-class IntegrationEventSerializer(serializers.ModelSerializer):
+class IntegrationEventSerializer(CachedFieldsModelSerializer):
     actor = serializers.CharField(source="actor_label", read_only=True)
 
     class Meta:
         model = IntegrationEvent
         fields = ["id", "created_at", "actor", "provider", "action", "outcome", "message"]
         read_only_fields = fields
+
+    # The list serves 50 events a page: one dict per event instead of DRF's seven field
+    # lookups per event (same output; tests compare it with the field-by-field rendering).
+    def to_representation(self, event: IntegrationEvent) -> dict[str, object]:
+        return {
+            "id": event.id,
+            "created_at": self._created_at.to_representation(event.created_at),
+            "actor": event.actor_label,
+            "provider": event.provider,
+            "action": event.action,
+            "outcome": event.outcome,
+            "message": event.message,
+        }
+
+    @cached_property
+    def _created_at(self) -> serializers.DateTimeField:
+        return self.fields["created_at"]

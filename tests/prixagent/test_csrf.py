@@ -4,16 +4,24 @@ the same forms work, so the 403 is the CSRF check and nothing else."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import User
 from tests.integrations.integration_helpers import connect_payload
 from tests.prixagent.test_route_inventory import dashboard_routes, sample_url
 
 OTHER_FORMS = ["/i18n/setlang/", "/admin/login/", "/admin/logout/"]
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards() -> Iterator[None]:
+    yield
+    translation.activate("en")  # the language switch below must not leak into later tests
 
 
 @pytest.fixture
