@@ -8,21 +8,39 @@ requests copy a 1,000-entry list). A counter per (client, window) does the same 
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 _client: redis.Redis | None = None
+_script: Any = None
+
+# Atomic (Redis runs a script alone): count, start the window's expiry on its first request,
+# and return the count with the window's remaining seconds, in one command and one reply.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('TTL', KEYS[1])}
+"""
 
 
-def _redis() -> redis.Redis:
+def _counter() -> Any:
     # One client (and connection pool) per process, made on first use, i.e. after gunicorn
     # forks: Django's cache builds a new client object on every call, which costs more than
     # the round trip itself.
-    global _client
+    global _client, _script
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL)
+        _script = _client.register_script(_COUNT)
+    return _script
+
+
+def _redis() -> redis.Redis:
+    _counter()
+    assert _client is not None
     return _client
 
 
@@ -30,14 +48,7 @@ def hit(key: str, window: int) -> tuple[int, int]:
     """Count one request for `key`: (requests in the current window, seconds until it resets)."""
     cache = caches["default"]  # the backend itself (`django.core.cache.cache` is a proxy)
     if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(key)
-        # MULTI/EXEC: start the window if there is none, count, read its remaining life, all in
-        # one round trip, and atomically, so a window can never lose its expiry.
-        with _redis().pipeline(transaction=True) as pipe:
-            pipe.set(full_key, 0, ex=window, nx=True)
-            pipe.incr(full_key)
-            pipe.ttl(full_key)
-            _created, count, ttl = pipe.execute()
+        count, ttl = _counter()(keys=[cache.make_and_validate_key(key)], args=[window])
         return int(count), max(int(ttl), 1)
     # Other caches (in-memory, `make run` without Redis): three calls, same result.
     if cache.add(key, 1, timeout=window):
