@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 from django.test.client import encode_multipart
+from django.utils import translation
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.test import APIClient
 
@@ -127,3 +128,22 @@ def test_nested_validation_errors_flatten_to_strings() -> None:
         "non_field_errors": ["Bad."],
     }
     assert _flatten([ErrorDetail("Expected a dict.", code="invalid")]) == {"non_field_errors": ["Expected a dict."]}
+
+
+@pytest.fixture
+def english_afterwards() -> Iterator[None]:
+    yield
+    translation.activate("en")
+
+
+def test_the_new_messages_speak_spanish(
+    alice_api: APIClient, provider_sandbox: object, english_afterwards: None
+) -> None:
+    nested_body = '{"settings": ' + nested(40) + "}"
+    r = alice_api.patch("/api/v1/account/", nested_body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="es")
+    assert "demasiados niveles" in r.json()["error"]["message"]
+    payload = {"account_sid": "ACxyz", "auth_token": "0" * 32}
+    r = alice_api.put("/api/v1/integrations/twilio/", payload, format="json", HTTP_ACCEPT_LANGUAGE="es")
+    assert r.json()["error"]["fields"]["account_sid"] == [
+        "Account SID no válido: se esperaba AC seguido de 32 caracteres hexadecimales."
+    ]
