@@ -13,18 +13,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from integrations.registry import provider_secrets
 from prixagent.crypto import DecryptionError, mask
 from prixagent.fields import EncryptedTextField
 
 logger = logging.getLogger(__name__)
 
-# Credential columns per provider: (secret columns, configured flag).
-PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = {
-    "twilio": (("twilio_account_sid", "twilio_auth_token"), "twilio_configured"),
-    "ghl": (("ghl_api_key",), "ghl_configured"),
-    "elevenlabs": (("elevenlabs_api_key",), "elevenlabs_configured"),
-    "calcom": (("calcom_api_key",), "calcom_configured"),
-}
+# Credential columns per provider: (secret columns, configured flag), from the one registry.
+PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = provider_secrets()
 
 
 class Account(models.Model):

@@ -13,9 +13,10 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 from accounts import services
 from accounts.models import PROVIDER_SECRETS, Account, User
 from accounts.tokens import RefreshToken
+from prixagent.serializers import CachedFieldsModelSerializer
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(CachedFieldsModelSerializer):
     integrations = serializers.SerializerMethodField()
 
     class Meta:
@@ -79,7 +80,7 @@ class AccountSerializer(serializers.ModelSerializer):
         return value
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "name", "role", "language", "is_active", "date_joined", "last_login"]

@@ -25,15 +25,16 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from agents import selectors, tools
 from agents.models import Tool, ToolSession
 from agents.remote import TOOL_TOKEN_HEADER
+from prixagent import ratelimit
+from prixagent.parsers import JSONParser
 from prixagent.throttling import client_ip
 
 security_log = logging.getLogger("prixagent.security")
@@ -82,22 +83,22 @@ class HasLiveToolSession(permissions.BasePermission):
         return isinstance(request.auth, ToolSession)
 
 
-class ToolSessionThrottle(SimpleRateThrottle):
-    """Per call: a runaway conversation cannot hammer the tenant's Cal.com through us."""
+class ToolSessionThrottle(BaseThrottle):
+    """Per call: a runaway conversation cannot hammer the tenant's Cal.com through us.
 
-    scope = "agent-tools"
+    The platform's fixed-window counter (`prixagent.ratelimit`, one Redis round trip)."""
 
-    def get_rate(self) -> str:
-        return "configured"
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        limit = getattr(settings, "AGENT_TOOL_CALLS_PER_SESSION", TOOL_CALLS_PER_SESSION)
+        window = getattr(settings, "AGENT_TOOL_WINDOW_SECONDS", TOOL_WINDOW_SECONDS)
+        count, self.resets_in = ratelimit.hit(f"throttle_agent-tools_session:{request.auth.pk}", window)
+        if count > limit:
+            security_log.warning("throttled: tool session %s", request.auth.pk)
+            return False
+        return True
 
-    def parse_rate(self, rate: str | None) -> tuple[int, int]:
-        return (
-            getattr(settings, "AGENT_TOOL_CALLS_PER_SESSION", TOOL_CALLS_PER_SESSION),
-            getattr(settings, "AGENT_TOOL_WINDOW_SECONDS", TOOL_WINDOW_SECONDS),
-        )
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": f"session:{request.auth.pk}"}
+    def wait(self) -> float:
+        return float(self.resets_in)
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

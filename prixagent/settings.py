@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import environ
 
@@ -25,9 +26,10 @@ WSGI_APPLICATION = "prixagent.wsgi.application"
 ASGI_APPLICATION = "prixagent.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Which surface this process serves ("all", "landing", "client", "admin", "api", "agency"):
-# set by `manage.py serve <surface>`; see prixagent.surfaces.
-SURFACE = os.environ.get("PRIXAGENT_SURFACE", "all")
+# Which surface this process serves ("all", "public", "landing", "client", "admin", "api",
+# "agency"): PRIXAGENT_SURFACE, set by `manage.py serve <surface>`; see prixagent.surfaces.
+# Production never serves "all", and without the variable serves "public" (no admin).
+SURFACE = CONFIG.surface
 PORTS = CONFIG.ports
 API_URL = CONFIG.api_url
 WS_URL = CONFIG.ws_url
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "prixagent",
     "accounts",
     "integrations",
@@ -57,6 +60,9 @@ INSTALLED_APPS = [
     "realtime",
     "agents",
 ]
+if CONFIG.environment == "test":
+    # A second model with encrypted columns (row-bound associated data), for the field's tests.
+    INSTALLED_APPS.append("tests.prixagent.sealed")
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
     INSTALLED_APPS.append("sandbox")
@@ -64,8 +70,14 @@ if not CONFIG.production:
 MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
     "prixagent.nostore.NoStoreMiddleware",
-    "prixagent.surfaces.SurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After every middleware that adds security headers: its 404 for another surface's path
+    # must carry HSTS, CSP, X-Frame-Options and nosniff like any other response.
+    "prixagent.surfaces.SurfaceMiddleware",
+    # 413 for an oversized body and 400 for a NUL in the query, before anything reads them.
+    "prixagent.errors.RequestGuardMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -73,7 +85,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
     "prixagent.errors.ApiErrorMiddleware",
 ]
@@ -111,7 +122,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Tests: threads (WebSocket consumers, concurrency tests) must not keep connections open past
     # their work, or the test database cannot be dropped at the end of the run.
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if NODE_ENV == "test" else 60
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No per-request health check: it is an extra `SELECT 1` round trip on every request (a
+    # fifth of an API request's time, bench/api_stack.py). A connection broken by a database
+    # restart fails the one request that finds it, and Django then drops it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
 # --- Cache, broker ------------------------------------------------------------------------
 REDIS_URL = CONFIG.redis_url
@@ -190,6 +204,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["prixagent.throttling.PlatformRateThrottle"],
+    # JSON that is too deep or holds NUL / lone surrogates is a 400 (prixagent.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "prixagent.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -267,12 +287,47 @@ vars().update(env.email_url_config(CONFIG.email_url))
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
 # --- Security -----------------------------------------------------------------------------
+# Functions holding decrypted secrets are `sensitive_variables`: hidden in crash reports also
+# under DEBUG (Django's own filter is off when DEBUG is on).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "prixagent.errors.SafeExceptionReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+
+# The pages load nothing from elsewhere and run no inline script or style, so the policy is
+# strict: only our own static files. `data:` images are the icons inside Swagger UI's CSS.
+def _ws_origin(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        # 'self' covers a same-origin WebSocket (`make run`); WS_URL's origin covers the API
+        # surface's /ws/ when surfaces run on their own ports.
+        "connect-src": ["'self'", _ws_origin(WS_URL)],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = CONFIG.production
 if CONFIG.production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host-: the browser accepts these cookies only over https, for this exact host, path /,
+    # so neither a sibling subdomain nor a plain-http response can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     # Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.

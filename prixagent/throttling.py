@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from prixagent import ratelimit
+
 logger = logging.getLogger("prixagent.security")
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
@@ -20,9 +22,18 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through its settin
 
 
 class PlatformRateThrottle(SimpleRateThrottle):
-    """Per user when authenticated, per IP otherwise."""
+    """Per user when authenticated, per IP otherwise. A fixed-window counter (prixagent.ratelimit)
+    rather than DRF's timestamp list: one cache round trip per request, whatever the limit."""
 
     scope = "platform"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.key = self.get_cache_key(request, view)
+        count, self.resets_in = ratelimit.hit(self.key, settings.RATE_LIMIT_WINDOW_SECONDS)
+        return count <= settings.RATE_LIMIT_MAX_REQUESTS or self.throttle_failure()
+
+    def wait(self) -> float:
+        return float(self.resets_in)
 
     def throttle_failure(self) -> bool:
         # The cache key names the scope and the user id, IP or email being limited.

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
+from django.views.decorators.debug import sensitive_variables
 from elevenlabs import ElevenLabs
 from elevenlabs.core.api_error import ApiError
 
@@ -24,44 +26,65 @@ from integrations.providers.base import (
     scrub,
     timeout,
     transport_error,
+    unexpected,
 )
+from integrations.registry import Validation
 
 PROVIDER = "ElevenLabs"
 REAL_URL = "https://api.elevenlabs.io"
 NO_RETRY: dict[str, Any] = {"max_retries": 0}
+# Voice ids are 20 letters and digits; the id goes into the request path.
+VOICE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 
 
+@sensitive_variables()
 def client(api_key: str, *, timeout_s: float | None = None) -> ElevenLabs:
     require(PROVIDER, api_key=api_key)
     return ElevenLabs(api_key=api_key, base_url=base_url("elevenlabs", REAL_URL), timeout=timeout_s or timeout())
 
 
+@sensitive_variables()
 def validate(api_key: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """List one agent: needs `convai_read`, the permission the product actually uses."""
     el = client(api_key, timeout_s=timeout_s)
     # Validation is read-only, but a 429/5xx retry would sleep up to a minute inside a request.
     page = call(api_key, lambda: el.conversational_ai.agents.list(page_size=1, request_options=NO_RETRY))
-    return {"agents_visible": len(page.agents)}
+    agents = getattr(page, "agents", None)
+    if not isinstance(agents, list):
+        raise unexpected(PROVIDER, "no agents list", page, (api_key,))
+    return {"agents_visible": len(agents)}
 
 
+@sensitive_variables()
 def voice(api_key: str, voice_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Look a voice up (ELEVENLABS_VOICE_ID, an agent's voice): proves the key can use it."""
     require(PROVIDER, voice_id=voice_id)
+    if not VOICE_ID.fullmatch(voice_id):
+        raise ProviderError(f"{voice_id!r} is not a voice id", permanent=True, code="invalid_voice_id", status=None)
     el = client(api_key, timeout_s=timeout_s)
     found = call(api_key, lambda: el.voices.get(voice_id, request_options=NO_RETRY))
+    if not isinstance(getattr(found, "voice_id", None), str):
+        raise unexpected(PROVIDER, "no voice", found, (api_key,))
     return {"voice_id": found.voice_id, "name": found.name}
 
 
+@sensitive_variables()
 def call(api_key: str, fn: Any) -> Any:
     """Run one SDK call and map its failures to ProviderError."""
     try:
         return fn()
     except ApiError as exc:
+        if exc.status_code is not None and exc.status_code < 400:
+            # The SDK raises ApiError for a 2xx body it cannot read as JSON (e.g. a proxy's page).
+            raise unexpected(PROVIDER, f"unreadable {exc.status_code} body", exc.body, (api_key,)) from exc
         raise _from_api_error(exc, api_key) from exc
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+        raise unexpected(PROVIDER, type(exc).__name__, exc, (api_key,)) from exc
     except httpx.TransportError as exc:
         raise transport_error(PROVIDER, exc) from exc
 
 
+@sensitive_variables()
 def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
     detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
     status_name = detail.get("status") if isinstance(detail, dict) else None
@@ -72,6 +95,17 @@ def _from_api_error(exc: ApiError, api_key: str) -> ProviderError:
         # A valid key, but without the scope we need: the owner must fix the key's permissions.
         return ProviderError(reason, permanent=True, code=code, status=exc.status_code)
     return error_for_status(PROVIDER, exc.status_code or 500, reason, code=code)
+
+
+# --- registry glue (integrations.registry) ---------------------------------------------------
+
+
+@sensitive_variables()
+def connect_check(creds: dict[str, str]) -> Validation:
+    """Connect: list one agent, the permission the product needs (`convai_read`)."""
+    info = validate(creds["api_key"])
+    details = {"agents_visible": info.get("agents_visible")}
+    return Validation(details, f"{details['agents_visible']} agent(s) visible")
 
 
 # --- Agents Platform: agents, tools, workspace webhooks, voices (agents app) -----------------

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.providers.base import JsonApi, base_url, require
 
@@ -23,6 +24,7 @@ TOKEN_MARGIN = 60  # seconds: renew a little before PayPal's expiry, not at it
 class PaypalClient(JsonApi):
     provider = PROVIDER
 
+    @sensitive_variables()
     def __init__(self, client_id: str, secret: str, *, timeout_s: float | None = None) -> None:
         require(PROVIDER, client_id=client_id, secret=secret)
         default = LIVE_URL if getattr(settings, "PAYPAL_MODE", "sandbox") == "live" else SANDBOX_URL
@@ -58,6 +60,7 @@ class PaypalClient(JsonApi):
         return self.call(method, path, headers=headers, **kwargs)
 
 
+@sensitive_variables()
 def validate(client_id: str, secret: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     paypal = PaypalClient(client_id, secret, timeout_s=timeout_s)
     try:

@@ -1,17 +1,24 @@
-"""Route inventory gate: every API route is classified here, and tenant routes are scoped.
+"""Route inventory gate: every API and dashboard route is classified here, and checked.
 
-A new route that is not in ROUTES fails this test until someone decides what it is. A route
-classified "tenant" must go through `TenantScopedMixin` (queryset scoped to the caller's
-account, tenant permissions), so forgetting tenant scoping cannot reach main.
+A new route that is not in ROUTES (API) or DASHBOARD_ROUTES (`/app/`) fails this test until
+someone decides what it is. A route classified "tenant" must go through `TenantScopedMixin`
+(queryset scoped to the caller's account, tenant permissions), so forgetting tenant scoping
+cannot reach main. A dashboard route classified "account" must send anonymous visitors to the
+login page and platform staff to the admin (`account_required`); "login" ones need any login;
+"public" ones are open (log in, sign up, password reset).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
+from accounts.models import User
 from agents.api_tools import HasLiveToolSession, ToolTokenAuthentication
 from prixagent.tenancy import TENANT_PERMISSIONS, TenantScopedMixin
 
@@ -52,14 +59,70 @@ ROUTES = {
 }
 
 
-def api_routes(patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "") -> Iterator[tuple[str, type]]:
+ACCOUNT, LOGIN = "account", "login"
+DASHBOARD_ROUTES = {
+    "app/": ACCOUNT,
+    "app/signup/": PUBLIC,
+    "app/login/": PUBLIC,
+    "app/logout/": PUBLIC,
+    "app/account/": ACCOUNT,
+    "app/integrations/": ACCOUNT,
+    "app/integrations/twilio/sync-numbers/": ACCOUNT,
+    "app/integrations/calcom/default-event-type/": ACCOUNT,
+    "app/integrations/<str:provider>/connect/": ACCOUNT,
+    "app/integrations/<str:provider>/test/": ACCOUNT,
+    "app/integrations/<str:provider>/disconnect/": ACCOUNT,
+    "app/agents/": ACCOUNT,
+    "app/agents/new/": ACCOUNT,
+    "app/agents/settings/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/sync/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/check/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/take-theirs/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/overwrite/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/delete/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/tools/": ACCOUNT,
+    "app/password/change/": LOGIN,
+    "app/password/change/done/": LOGIN,
+    "app/password/reset/": PUBLIC,
+    "app/password/reset/sent/": PUBLIC,
+    "app/password/reset/<uidb64>/<token>/": PUBLIC,
+    "app/password/reset/done/": PUBLIC,
+}
+# Values for the path converters when a test has to request a route.
+SAMPLE_ARGS = {
+    "<str:provider>": "twilio",
+    "<uidb64>": "MQ",
+    "<token>": "set-password",
+    "<int:pk>": "1",
+    "<uuid:agent_id>": "00000000-0000-0000-0000-000000000000",
+}
+
+
+def all_routes(patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "") -> Iterator[tuple[str, Any]]:
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
-            yield from api_routes(pattern.url_patterns, route)
-        elif route.startswith(("api/", "webhooks/")):
-            callback = pattern.callback
+            yield from all_routes(pattern.url_patterns, route)
+        else:
+            yield route, pattern.callback
+
+
+def api_routes() -> Iterator[tuple[str, type]]:
+    for route, callback in all_routes():
+        if route.startswith(("api/", "webhooks/")):
             yield route, getattr(callback, "cls", None) or callback.view_class
+
+
+def dashboard_routes() -> list[str]:
+    return [route for route, _callback in all_routes() if route.startswith("app/")]
+
+
+def sample_url(route: str) -> str:
+    for converter, value in SAMPLE_ARGS.items():
+        route = route.replace(converter, value)
+    assert "<" not in route, f"add a sample value for the converter in {route} to SAMPLE_ARGS"
+    return "/" + route
 
 
 def test_every_api_route_is_classified() -> None:
@@ -81,6 +144,44 @@ def test_public_and_self_routes_say_so() -> None:
             assert set(view.permission_classes) <= {AllowAny}, route  # simplejwt's views use ()
         if ROUTES[route] == SELF:
             assert list(view.permission_classes) == [IsAuthenticated], route
+
+
+# --- the dashboard (/app/) ------------------------------------------------------------------
+
+
+def test_every_dashboard_route_is_classified() -> None:
+    found = set(dashboard_routes())
+    assert found - set(DASHBOARD_ROUTES) == set(), "classify the new dashboard routes in DASHBOARD_ROUTES"
+    assert set(DASHBOARD_ROUTES) - found == set(), "remove dashboard routes that no longer exist"
+
+
+def _visit(client: Client, url: str) -> object:
+    """GET, or POST for the POST-only actions (CSRF checks off: this is about who gets in)."""
+    response = client.get(url)
+    return client.post(url) if response.status_code == 405 else response
+
+
+@pytest.mark.parametrize("route", [r for r, kind in DASHBOARD_ROUTES.items() if kind in (ACCOUNT, LOGIN)])
+def test_private_dashboard_routes_send_anonymous_visitors_to_log_in(db: None, route: str) -> None:
+    response = _visit(Client(), sample_url(route))
+    assert response.status_code == 302, route
+    assert response["Location"].startswith("/app/login/?next="), route
+
+
+@pytest.mark.parametrize("route", [r for r, kind in DASHBOARD_ROUTES.items() if kind == ACCOUNT])
+def test_account_routes_send_platform_staff_to_the_admin(db: None, route: str) -> None:
+    staff = User.objects.create_superuser("ops@example.com", "operator password 123")
+    client = Client()
+    client.force_login(staff)
+    response = _visit(client, sample_url(route))
+    assert (response.status_code, response["Location"]) == (302, "/admin/"), route
+
+
+@pytest.mark.parametrize("route", [r for r, kind in DASHBOARD_ROUTES.items() if kind == PUBLIC])
+def test_public_dashboard_routes_answer_anonymous_visitors(db: None, route: str) -> None:
+    response = _visit(Client(), sample_url(route))
+    assert response.status_code in (200, 302), route
+    assert not response.get("Location", "").startswith("/app/login/?next="), route
 
 
 def test_tool_routes_take_only_a_call_token() -> None:
