@@ -151,7 +151,7 @@ def test_it_checks_outcomes_criteria_and_tools(alice_api: APIClient, alice_agent
         format="json",
     )
     assert shapes.status_code == 400
-    assert set(shapes.json()["error"]["fields"]) == {"evaluation_criteria", "tools"}
+    assert set(shapes.json()["error"]["fields"]) == {"evaluation_criteria.0.name", "tools.0"}
     outcomes = [
         {"id": "Bad Id", "type": "boolean", "description": "x"},
         {"id": "ok", "type": "boolean", "description": "y"},

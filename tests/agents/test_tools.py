@@ -475,3 +475,13 @@ def test_a_bug_in_a_tool_answers_200_with_a_sentence(
     r = call_tool(alice_agent, token, "add_note", note="x")
     assert r.status_code == 200 and r.json()["status"] == "error"
     assert ToolInvocation.objects.get().status == "error"
+
+
+def test_tool_calls_are_limited_per_session_not_per_ip(
+    alice_agent: Agent, alice_account: Account, token: str, settings: Any
+) -> None:
+    settings.AGENT_TOOL_CALLS_PER_SESSION = 2
+    assert [call_tool(alice_agent, token, "add_note", note="n").status_code for _ in range(3)] == [200, 200, 429]
+    _other, fresh = services.tool_session_open(account=alice_account, agent=alice_agent)
+    assert call_tool(alice_agent, fresh, "add_note", note="n").status_code == 200  # same IP, another call
+    assert ToolInvocation.objects.count() == 3
