@@ -10,8 +10,9 @@ guarantee), and the invocation log row.
 Harness notes: it creates and drops its own PostgreSQL database; the sandbox runs in this process
 (threaded HTTP servers on loopback); each booking uses a fresh conversation and a distinct free
 slot (a 15-minute event type, booked from ~110 days out backwards so the next two weeks, which
-`check_availability` searches, stay free); a tool session serves 100 calls (the
-per-session throttle is 120/min); and the Cal.com sandbox's per-key rate limit (120/min, like
+`check_availability` searches, stay free); a tool session serves 100 availability
+checks (the per-session throttle is 120/min) and each booking has its own session (one call books
+once); and the Cal.com sandbox's per-key rate limit (120/min, like
 Cal.com's) is reset between batches, so the figures measure latency, not the limit.
 
 Runs standalone: `NODE_ENV=test .venv/bin/python bench/agent_tools.py`.
@@ -111,19 +112,23 @@ def setup(sb: Any) -> dict[str, Any]:
 
 
 class Sessions:
-    """A fresh tool session every PER_SESSION calls (the per-session throttle is 120/min)."""
+    """Tool sessions (one per call): a fresh one every PER_SESSION availability checks (the
+    per-session throttle is 120/min), and one per booking (a call books once)."""
 
     def __init__(self, ctx: dict[str, Any]) -> None:
         self.ctx, self.used, self.token = ctx, PER_SESSION, ""
 
-    def next(self) -> str:
+    def open(self) -> str:
         from agents import services
 
+        _session, token = services.tool_session_open(
+            account=self.ctx["account"], agent=self.ctx["agent"], contact=self.ctx["contact"]
+        )
+        return token
+
+    def next(self) -> str:
         if self.used >= PER_SESSION:
-            _session, self.token = services.tool_session_open(
-                account=self.ctx["account"], agent=self.ctx["agent"], contact=self.ctx["contact"]
-            )
-            self.used = 0
+            self.token, self.used = self.open(), 0
         self.used += 1
         return self.token
 
@@ -145,9 +150,9 @@ def measure(sb: Any, ctx: dict[str, Any], base: str) -> None:
     if len(slots) < needed:
         raise SystemExit(f"only {len(slots)} free slots for {needed} bookings")
 
-    def tool(name: str, **arguments: Any) -> dict[str, Any]:
+    def tool(name: str, token: str, **arguments: Any) -> dict[str, Any]:
         body = {"agent_id": agent_id, "conversation_id": f"conv_{uuid.uuid4().hex}", **arguments}
-        r = ours.post(f"{base}/api/v1/agent-tools/{name}/", json=body, headers={"X-Prix-Tool-Token": sessions.next()})
+        r = ours.post(f"{base}/api/v1/agent-tools/{name}/", json=body, headers={"X-Prix-Tool-Token": token})
         if r.status_code != 200 or r.json()["status"] not in ("ok", "booked"):
             raise SystemExit(f"{name}: {r.status_code} {r.text[:300]}")
         return r.json()
@@ -174,10 +179,11 @@ def measure(sb: Any, ctx: dict[str, Any], base: str) -> None:
     for n in range(WARMUP + CALLS):
         if n % 25 == 0:
             sb.calcom.calls.clear()  # the sandbox's per-key rate limit, see the module docstring
+        check_token, book_token = sessions.next(), sessions.open()  # opened outside the timings
         samples = (
-            timed(lambda: tool("check_availability")),
+            timed(lambda t=check_token: tool("check_availability", t)),
             timed(direct_slots),
-            timed(lambda: tool("book_appointment", start=slots.pop())),
+            timed(lambda t=book_token: tool("book_appointment", t, start=slots.pop())),
             timed(lambda: direct_book(slots.pop())),
         )
         if n >= WARMUP:
