@@ -161,9 +161,18 @@ PAYPAL_MODE = CONFIG.paypal_mode
 # --- REST API -----------------------------------------------------------------------------
 RATE_LIMIT_WINDOW_SECONDS = CONFIG.rate_limit_window * 60
 RATE_LIMIT_MAX_REQUESTS = CONFIG.rate_limit_max_requests
-# Login attempts are limited far more tightly than ordinary requests, per email and per IP.
-LOGIN_ATTEMPTS_PER_EMAIL = 5
+# Login attempts are limited far more tightly than ordinary requests (prixagent.throttling):
+# attempts per IP, failures per (email, IP) before that pair is locked for the window, and
+# failures per email (all IPs) before each further attempt waits 1 s, 2 s, 4 s ... up to the max.
 LOGIN_ATTEMPTS_PER_IP = 20
+LOGIN_FAILURES_PER_EMAIL_IP = 5
+LOGIN_ATTEMPTS_PER_EMAIL = 5
+LOGIN_DELAY_MAX_SECONDS = 60
+LOGIN_KNOWN_IP_DAYS = 30
+# How many proxies in front of the app append to X-Forwarded-For (prixagent.throttling.client_ip).
+TRUSTED_PROXY_COUNT = CONFIG.trusted_proxy_count
+# The public base URL of the dashboard: every link in an email is built from it, never from Host.
+APP_URL = CONFIG.app_url
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
