@@ -169,6 +169,7 @@ LOGIN_FAILURES_PER_EMAIL_IP = 5
 LOGIN_ATTEMPTS_PER_EMAIL = 5
 LOGIN_DELAY_MAX_SECONDS = 60
 LOGIN_KNOWN_IP_DAYS = 30
+PASSWORD_RESETS_PER_EMAIL = 3
 # How many proxies in front of the app append to X-Forwarded-For (prixagent.throttling.client_ip).
 TRUSTED_PROXY_COUNT = CONFIG.trusted_proxy_count
 # The public base URL of the dashboard: every link in an email is built from it, never from Host.
@@ -176,7 +177,7 @@ APP_URL = CONFIG.app_url
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",  # simplejwt's + "log out everywhere"
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

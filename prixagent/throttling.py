@@ -290,6 +290,19 @@ def login_succeeded(*, request: HttpRequest | Request | None, email: str) -> Non
     counters.mark(_key("known", digest, ip), settings.LOGIN_KNOWN_IP_DAYS * 86400)
 
 
+def password_reset_attempt(*, request: HttpRequest | Request | None, email: str) -> Verdict:
+    """Reset requests spend the per-IP login budget, and an address gets at most
+    PASSWORD_RESETS_PER_EMAIL emails per window (counted for every address, known or not)."""
+    counters, window = _counters(), settings.RATE_LIMIT_WINDOW_SECONDS
+    ip = client_ip(request)
+    ip_key, email_key = _key("ip", ip), _key("reset", _email_digest(email))
+    if counters.hit(ip_key, window) > settings.LOGIN_ATTEMPTS_PER_IP:
+        return _refuse("login attempts exhausted", counters.remaining(ip_key), ip=ip)
+    if counters.hit(email_key, window) > settings.PASSWORD_RESETS_PER_EMAIL:
+        return _refuse("password resets exhausted", counters.remaining(email_key), ip=ip)
+    return Verdict(True)
+
+
 @receiver(user_login_failed)
 def _count_failure(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     login_failed(request=request, email=str(credentials.get("username") or credentials.get("email") or ""))
