@@ -10,7 +10,8 @@ from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts import services
@@ -139,9 +140,6 @@ class RegisterSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, max_length=256, style={"input_type": "password"})
     name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
-    def create(self, validated_data: dict[str, Any]) -> Account | None:
-        return services.account_signup(**validated_data)
-
 
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
@@ -185,5 +183,5 @@ class LogoutSerializer(jwt_serializers.TokenBlacklistSerializer):
 def _refresh_token(raw: str) -> RefreshToken:
     try:
         return RefreshToken(raw)
-    except TokenError as exc:
-        raise InvalidToken(str(exc)) from None
+    except TokenError:
+        raise AuthenticationFailed(_("Token is invalid or expired."), code="token_not_valid") from None

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.tokens import RefreshToken as BaseRefreshToken
@@ -49,7 +49,8 @@ class RefreshToken(BaseRefreshToken):
 
 
 def token_user_check(user: Any, token: Token) -> None:
-    """The revocation rules every token passes, access or refresh (401 otherwise)."""
+    """The revocation rules every token passes, access or refresh (401 otherwise). DRF's own
+    AuthenticationFailed: a plain message and code, in the one error shape."""
     if user is None or not user.is_active:
         raise AuthenticationFailed(_("No active account found for the given token."), code="no_active_account")
     if token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
