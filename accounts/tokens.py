@@ -13,8 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.tokens import RefreshToken as BaseRefreshToken

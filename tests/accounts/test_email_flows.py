@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from django.conf import settings
 from django.core import mail
 from django.db import connection
