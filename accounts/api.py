@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts import services
+from accounts import members, services
 from accounts.models import AuditEvent, Invitation, User
 from accounts.serializers import (
     AccountSerializer,
@@ -148,18 +148,18 @@ class AccountUserViewSet(
     def create(self, request: Request) -> Response:
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation = services.invitation_create(
+        invitation = members.invitation_create(
             account=self.account, actor=request.user, request=request, **serializer.validated_data
         )
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: UserSerializer) -> None:
-        services.member_update(
+        members.member_update(
             actor=self.request.user, member=serializer.instance, changes=serializer.validated_data, request=self.request
         )
 
     def perform_destroy(self, instance: User) -> None:
-        services.member_remove(actor=self.request.user, member=instance, request=self.request)
+        members.member_remove(actor=self.request.user, member=instance, request=self.request)
 
 
 class InvitationViewSet(
@@ -175,7 +175,7 @@ class InvitationViewSet(
     serializer_class = InvitationSerializer
 
     def perform_destroy(self, instance: Invitation) -> None:
-        services.invitation_revoke(actor=self.request.user, invitation=instance, request=self.request)
+        members.invitation_revoke(actor=self.request.user, invitation=instance, request=self.request)
 
 
 class AuditEventViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):

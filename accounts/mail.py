@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import services
+from accounts import members, services
 from accounts.models import Account, Invitation, User
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def invitation_email_send(*, invitation_id: str) -> bool:
         "invitation": invitation,
         "account": invitation.account,
         "inviter": inviter.name or inviter.email if inviter else invitation.account.name,
-        "days": services.INVITATION_DAYS,
+        "days": members.INVITATION_DAYS,
     }
     language = inviter.language if inviter else ""
     if User.objects.filter(email__iexact=invitation.email).exists():
@@ -102,7 +102,7 @@ def invitation_email_send(*, invitation_id: str) -> bool:
         _send(to=invitation.email, template="invitation_notice", context=context, language=language)
         return True
     context["accept_url"] = app_link(
-        reverse("dashboard:invitation_accept", kwargs={"token": services.invitation_token(invitation)})
+        reverse("dashboard:invitation_accept", kwargs={"token": members.invitation_token(invitation)})
     )
     _send(to=invitation.email, template="invitation", context=context, language=language)
     return True

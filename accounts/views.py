@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts import services
+from accounts import members, services
 from accounts.forms import (
     EmailAuthenticationForm,
     InvitationAcceptForm,
@@ -179,7 +179,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if request.method == "POST" and request.user.is_authenticated and check_for_language(language):
         if request.user.language != language:
-            services.member_update(actor=request.user, member=request.user, changes={"language": language})
+            members.member_update(actor=request.user, member=request.user, changes={"language": language})
     return response
 
 
@@ -244,7 +244,7 @@ def team_invite(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _team_page(request, invite_form=form, status=400)
     try:
-        invitation = services.invitation_create(
+        invitation = members.invitation_create(
             account=request.user.account, actor=request.user, request=request, **form.cleaned_data
         )
     except ApplicationError as exc:
@@ -263,7 +263,7 @@ def member_role(request: HttpRequest, pk: str) -> HttpResponse:
         return _team_page(request, status=400)
     return _team_action(
         request,
-        lambda: services.member_update(
+        lambda: members.member_update(
             actor=request.user, member=member, changes={"role": form.cleaned_data["role"]}, request=request
         ),
         _("%(email)s is now %(role)s.")
@@ -277,7 +277,7 @@ def member_remove(request: HttpRequest, pk: str) -> HttpResponse:
     member = get_for_account(request, User.objects.all(), pk=pk)
     return _team_action(
         request,
-        lambda: services.member_remove(actor=request.user, member=member, request=request),
+        lambda: members.member_remove(actor=request.user, member=member, request=request),
         _("%(email)s was removed from the account.") % {"email": member.email},
     )
 
@@ -288,7 +288,7 @@ def invitation_revoke(request: HttpRequest, pk: str) -> HttpResponse:
     invitation = get_for_account(request, Invitation.objects.all(), pk=pk)
     return _team_action(
         request,
-        lambda: services.invitation_revoke(actor=request.user, invitation=invitation, request=request),
+        lambda: members.invitation_revoke(actor=request.user, invitation=invitation, request=request),
         _("The invitation to %(email)s was revoked.") % {"email": invitation.email},
     )
 
@@ -297,13 +297,13 @@ def invitation_revoke(request: HttpRequest, pk: str) -> HttpResponse:
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """The invitee's page (no login): they choose their name and their own password."""
     try:
-        invitation = services.invitation_from_token(token)
+        invitation = members.invitation_from_token(token)
     except ApplicationError as exc:
         return render(request, "accounts/invitation_accept.html", {"error": exc.message}, status=400)
     form = InvitationAcceptForm(request.POST or None, initial={"name": invitation.name})
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.invitation_accept(
+            user = members.invitation_accept(
                 token=token, name=form.cleaned_data["name"], password=form.cleaned_data["password"], request=request
             )
         except ApplicationError as exc:

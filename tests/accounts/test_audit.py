@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
 from accounts.models import Account, AuditEvent, User
 from accounts.services import account_set_status, audit_record

@@ -14,7 +14,7 @@ from django.db import connections, transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts import members
 from accounts.models import Account, AuditEvent, Invitation, User
 from tests.conftest import PASSWORD, api_client_for
 
@@ -149,7 +149,7 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner() -> None:
         # ann's demotion keeps its transaction open while ben's demotion runs.
         try:
             with transaction.atomic():
-                services.member_update(actor=ann, member=ann, changes={"role": "member"})
+                members.member_update(actor=ann, member=ann, changes={"role": "member"})
                 first_done.set()
                 time.sleep(0.5)
             results["ann"] = "ok"
@@ -162,7 +162,7 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner() -> None:
     def demote_ben() -> None:
         first_done.wait(5)
         try:
-            services.member_update(actor=ben, member=ben, changes={"role": "member"})
+            members.member_update(actor=ben, member=ben, changes={"role": "member"})
             results["ben"] = "ok"
         except Exception as exc:  # noqa: BLE001
             results["ben"] = getattr(exc, "code", type(exc).__name__)
