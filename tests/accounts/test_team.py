@@ -372,3 +372,11 @@ def test_the_team_forms_need_csrf(team: dict[str, User]) -> None:
     assert client.post("/app/team/invite/", {"email": "x@example.com"}).status_code == 403
     assert client.post(f"/app/team/{team['bob'].pk}/remove/").status_code == 403
     assert User.objects.filter(pk=team["bob"].pk).exists()
+
+
+def test_the_team_page_speaks_spanish(alice: User) -> None:
+    client = web(alice)
+    client.cookies["django_language"] = "es"
+    body = client.get("/app/team/").content.decode()
+    assert "Invitaciones pendientes" in body and "Enviar invitación" in body
+    assert ">Equipo<" in body and ">Actividad<" in body
