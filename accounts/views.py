@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -128,6 +129,8 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @account_required
 def email_verification_resend(request: HttpRequest) -> HttpResponse:
+    if not request.user.can_manage:
+        raise PermissionDenied(_("Only the account's owners and admins can manage the team."))
     services.account_verification_resend(account=request.user.account, actor=request.user)
     messages.info(request, _("We sent the confirmation link again. It works for 3 days."))
     return redirect("dashboard:account")

@@ -50,3 +50,21 @@ def test_the_dashboard_refuses_to_connect_before_the_email_is_confirmed(
     assert "Confirm your account email" in response.content.decode()
     assert since() == []
     assert "Confirm your email alice@example.com" in client.get("/app/").content.decode()
+
+
+def test_the_account_page_sends_the_confirmation_link_again(
+    alice: User, bob: User, alice_account: Account, django_capture_on_commit_callbacks
+) -> None:
+    from django.core import mail
+
+    unverified(alice_account)
+    owner, member = Client(), Client()
+    owner.force_login(alice)
+    member.force_login(bob)
+    assert "Send the confirmation link again" in owner.get("/app/account/").content.decode()
+    assert "Send the confirmation link again" not in member.get("/app/account/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member.post("/app/account/email/resend/").status_code == 403
+        assert owner.post("/app/account/email/resend/").status_code == 302
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert "/app/email/confirm/" in mail.outbox[0].body
