@@ -224,6 +224,15 @@ def _record(*, account: Account, provider: str, actor: Actor, action: str, outco
     IntegrationEvent.objects.create(
         account=account, provider=provider, action=action, outcome=outcome, message=message, **who
     )
+    from accounts.services import audit_record  # the account's one audit trail (dashboard, API, admin)
+
+    audit_record(
+        account=account,
+        actor=actor,
+        action="integration.changed",
+        target=provider,
+        details={"action": action, "outcome": outcome, "message": message},
+    )
     logger.info(
         "integration %s %s %s: account=%s actor=%s %s",
         provider,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import Account, AuditEvent, User
 from accounts.services import account_set_status, audit_record
 from tests.conftest import api_client_for
+from tests.integrations.integration_helpers import connect_payload
 
 URL = "/api/v1/account/audit-events/"
 
@@ -101,3 +103,20 @@ def test_the_admin_shows_the_trail_read_only(alice: User, db: None) -> None:
     assert "seen@example.com" in page.content.decode()
     assert client.get("/admin/accounts/auditevent/add/").status_code == 403
     assert client.get("/admin/accounts/invitation/").status_code == 200
+
+
+def test_integration_changes_join_the_trail_without_their_secrets(
+    alice_api: APIClient, alice: User, provider_sandbox: object
+) -> None:
+    payload = connect_payload(provider_sandbox, "calcom")
+    assert alice_api.put("/api/v1/integrations/calcom/", payload, format="json").status_code == 200
+    assert alice_api.delete("/api/v1/integrations/calcom/").status_code == 204
+    events = AuditEvent.objects.filter(account=alice.account, action="integration.changed").order_by("id")
+    assert [(e.target, e.details["action"], e.details["outcome"], e.actor) for e in events] == [
+        ("calcom", "connect", "ok", alice),
+        ("calcom", "disconnect", "ok", alice),
+    ]
+    trail = str(list(events.values("details", "target")))
+    assert payload["api_key"] not in trail
+    listed = alice_api.get(URL).json()["results"]
+    assert listed[0]["target"] == "calcom" and payload["api_key"] not in str(listed)
