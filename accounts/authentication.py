@@ -5,17 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication as BaseJWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.principal import principal_get
 from accounts.tokens import token_user_check
 
 
 class JWTAuthentication(BaseJWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
-        user = super().get_user(validated_token)  # also the password-change check
-        token_user_check(user, validated_token)
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from None
+        # The user and account rows come from accounts.principal (kept per process, checked
+        # against a version in Redis) instead of a query per request.
+        user = principal_get(user_id)
+        token_user_check(user, validated_token)  # active, password unchanged, not logged out
         return user
 
 

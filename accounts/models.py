@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from accounts.principal import PrincipalQuerySet
 from accounts.validators import validate_account_settings
 from integrations.registry import provider_secrets
 from prixagent.crypto import DecryptionError, mask
@@ -23,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 # Credential columns per provider: (secret columns, configured flag), from the one registry.
 PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = provider_secrets()
+
+
+class AccountManager(models.Manager.from_queryset(PrincipalQuerySet)):  # type: ignore[misc]
+    pass
 
 
 class Account(models.Model):
@@ -76,6 +81,8 @@ class Account(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_login = models.DateTimeField(null=True, blank=True)
 
+    objects = AccountManager()
+
     class Meta:
         db_table = "accounts"
         ordering = ["name"]
@@ -112,7 +119,7 @@ class Account(models.Model):
             return str(_("unreadable"))
 
 
-class UserManager(BaseUserManager["User"]):
+class UserManager(BaseUserManager.from_queryset(PrincipalQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def get_queryset(self) -> models.QuerySet[User]:

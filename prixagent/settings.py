@@ -74,7 +74,7 @@ MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
     "prixagent.nostore.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "prixagent.csp.CachedCSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After every middleware that adds security headers: its 404 for another surface's path
     # must carry HSTS, CSP, X-Frame-Options and nosniff like any other response.
@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "prixagent.pagination.CountSavingLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "prixagent.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
