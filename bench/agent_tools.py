@@ -74,14 +74,14 @@ def setup(sb: Any) -> dict[str, Any]:
     """An account with ElevenLabs and Cal.com (sandbox), a contact, a pushed agent, free slots."""
     from django.conf import settings
 
-    from accounts.services import account_signup
+    from accounts.models import Account
     from agents import services
     from contacts.models import Contact
     from integrations.providers import calcom
     from integrations.services import integration_connect
 
     settings.PROVIDER_BASE_URLS = dict(sb.base_urls)
-    account, _owner = account_signup(account_name="Bench", email="bench@example.com", password="bench password 123")
+    account = Account.objects.create(name="Bench", slug="bench", email="bench@example.com")
     account.elevenlabs_api_key, account.elevenlabs_configured = sb.elevenlabs.create_key(), True
     account.save()
     user = sb.calcom.create_user(
