@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "webhooks",
     "billing",
     "realtime",
+    "agents",
 ]
 if CONFIG.environment == "test":
     # A second model with encrypted columns (row-bound associated data), for the field's tests.
@@ -271,6 +272,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several fields (else drf-spectacular warns).
+    "ENUM_NAME_OVERRIDES": {"AgentToolEnum": "agents.models.Tool"},
 }
 
 # --- CORS / CSRF --------------------------------------------------------------------------

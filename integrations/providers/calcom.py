@@ -124,3 +124,39 @@ def require_event_type(types: list[dict[str, Any]], wanted: int) -> None:
             _("Some fields are invalid."),
             fields={"default_event_type_id": [_("This Cal.com account has no event type with that id.")]},
         )
+
+
+# --- In-call booking (agents app). Short timeouts: a caller is waiting on the line. -----------
+
+
+def available_slots(
+    api_key: str, *, event_type_id: int, start: str, end: str, time_zone: str, timeout_s: float | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """`GET /v2/slots`: {"YYYY-MM-DD": [{"start": "...+offset"}]}, days and offsets in `time_zone`."""
+    cal = CalcomClient(api_key, timeout_s=timeout_s)
+    try:
+        return cal.slots(event_type_id=event_type_id, start=start, end=end, time_zone=time_zone)
+    finally:
+        cal.close()
+
+
+def booking_create(
+    api_key: str,
+    *,
+    event_type_id: int,
+    start_utc: str,
+    attendee: dict[str, Any],
+    metadata: dict[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
+    """`POST /v2/bookings`. `start_utc` is UTC ISO 8601; `attendee.timeZone` an IANA name (§4.2).
+
+    Never retried here: a booking whose answer was lost may exist, and a second POST would book
+    the caller twice.
+    """
+    cal = CalcomClient(api_key, timeout_s=timeout_s)
+    extra = {"metadata": metadata} if metadata else {}
+    try:
+        return cal.create_booking(event_type_id=event_type_id, start_utc=start_utc, attendee=attendee, **extra)
+    finally:
+        cal.close()

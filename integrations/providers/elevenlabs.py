@@ -106,3 +106,136 @@ def connect_check(creds: dict[str, str]) -> Validation:
     info = validate(creds["api_key"])
     details = {"agents_visible": info.get("agents_visible")}
     return Validation(details, f"{details['agents_visible']} agent(s) visible")
+
+
+# --- Agents Platform: agents, tools, workspace webhooks, voices (agents app) -----------------
+# Every call below runs with SDK retries off: creates must never be repeated behind our back
+# (a duplicate agent, tool or webhook), and a retried read would sleep up to a minute inside a
+# request. Callers decide what to retry, and when.
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return model.dict() if hasattr(model, "dict") else dict(model)
+
+
+def agent_create(
+    api_key: str,
+    *,
+    name: str,
+    conversation_config: dict[str, Any],
+    platform_settings: dict[str, Any],
+    tags: list[str],
+    timeout_s: float | None = None,
+) -> str:
+    """`POST /v1/convai/agents/create`; the new agent's id."""
+    el = client(api_key, timeout_s=timeout_s)
+    created = call(
+        api_key,
+        lambda: el.conversational_ai.agents.create(
+            name=name,
+            conversation_config=conversation_config,  # type: ignore[arg-type]  # plain JSON is passed through
+            platform_settings=platform_settings,  # type: ignore[arg-type]
+            tags=tags,
+            request_options=NO_RETRY,
+        ),
+    )
+    return created.agent_id
+
+
+def agent_get(api_key: str, agent_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+    """`GET /v1/convai/agents/{id}`: the whole agent, with its current `version_id`."""
+    el = client(api_key, timeout_s=timeout_s)
+    return _dump(call(api_key, lambda: el.conversational_ai.agents.get(agent_id, request_options=NO_RETRY)))
+
+
+def agent_update(
+    api_key: str,
+    agent_id: str,
+    *,
+    name: str,
+    conversation_config: dict[str, Any],
+    platform_settings: dict[str, Any],
+    tags: list[str],
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
+    """`PATCH /v1/convai/agents/{id}`: answers with the whole agent and its new `version_id`."""
+    el = client(api_key, timeout_s=timeout_s)
+    updated = call(
+        api_key,
+        lambda: el.conversational_ai.agents.update(
+            agent_id,
+            name=name,
+            conversation_config=conversation_config,  # type: ignore[arg-type]
+            platform_settings=platform_settings,  # type: ignore[arg-type]
+            tags=tags,
+            request_options=NO_RETRY,
+        ),
+    )
+    return _dump(updated)
+
+
+def agent_delete(api_key: str, agent_id: str, *, timeout_s: float | None = None) -> None:
+    el = client(api_key, timeout_s=timeout_s)
+    call(api_key, lambda: el.conversational_ai.agents.delete(agent_id, request_options=NO_RETRY))
+
+
+def agent_ids_tagged(api_key: str, tag: str, *, timeout_s: float | None = None) -> list[str]:
+    """Ids of the workspace's agents carrying `tag` (finds an agent whose create answer was lost)."""
+    el = client(api_key, timeout_s=timeout_s)
+    page = call(api_key, lambda: el.conversational_ai.agents.list(tags=[tag], page_size=100, request_options=NO_RETRY))
+    return [agent.agent_id for agent in page.agents]
+
+
+def tool_create(api_key: str, tool_config: dict[str, Any], *, timeout_s: float | None = None) -> str:
+    """`POST /v1/convai/tools` (a workspace tool, referenced from agents by id)."""
+    el = client(api_key, timeout_s=timeout_s)
+    tool = call(
+        api_key,
+        lambda: el.conversational_ai.tools.create(
+            request={"tool_config": tool_config},  # type: ignore[arg-type]
+            request_options=NO_RETRY,
+        ),
+    )
+    return tool.id
+
+
+def tool_update(api_key: str, tool_id: str, tool_config: dict[str, Any], *, timeout_s: float | None = None) -> None:
+    """`PATCH /v1/convai/tools/{id}` with the whole config."""
+    el = client(api_key, timeout_s=timeout_s)
+    call(
+        api_key,
+        lambda: el.conversational_ai.tools.update(
+            tool_id,
+            request={"tool_config": tool_config},  # type: ignore[arg-type]
+            request_options=NO_RETRY,
+        ),
+    )
+
+
+def webhook_create(api_key: str, *, name: str, url: str, timeout_s: float | None = None) -> tuple[str, str]:
+    """`POST /v1/workspace/webhooks` (HMAC): (webhook id, signing secret). The secret is shown once."""
+    el = client(api_key, timeout_s=timeout_s)
+    created = call(
+        api_key,
+        lambda: el.webhooks.create(
+            settings={"auth_type": "hmac", "name": name, "webhook_url": url},  # type: ignore[arg-type]
+            request_options=NO_RETRY,
+        ),
+    )
+    if not created.webhook_secret:
+        raise ProviderError(
+            f"{PROVIDER} created webhook {created.webhook_id} without a signing secret",
+            permanent=True,
+            code="no_webhook_secret",
+        )
+    return created.webhook_id, created.webhook_secret
+
+
+def voices_list(api_key: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
+    """`GET /v1/voices`: the voices this key can use, as {voice_id, name, category, labels}."""
+    el = client(api_key, timeout_s=timeout_s)
+    found = call(api_key, lambda: el.voices.get_all(request_options=NO_RETRY))
+    return [
+        {"voice_id": v.voice_id, "name": v.name or v.voice_id, "category": v.category or "", "labels": v.labels or {}}
+        for v in found.voices
+    ]

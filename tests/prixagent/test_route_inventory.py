@@ -19,9 +19,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from accounts.models import User
+from agents.api_tools import HasLiveToolSession, ToolTokenAuthentication
 from prixagent.tenancy import TENANT_PERMISSIONS, TenantScopedMixin
 
 PUBLIC, SELF, TENANT, DOCS = "public", "self", "tenant", "docs"
+# In-call tools: authenticated by a live call's token only (no JWT, no session, so no CSRF).
+TOOL = "tool"
 ROUTES = {
     "api/v1/auth/register/": PUBLIC,
     "api/v1/auth/token/": PUBLIC,
@@ -44,6 +47,18 @@ ROUTES = {
     "api/v1/integrations/calcom/default-event-type/": TENANT,
     "api/v1/integrations/<str:provider>/": TENANT,
     "api/v1/integrations/<str:provider>/test/": TENANT,
+    "api/v1/agent-settings/": TENANT,
+    "api/v1/agent-tools/<str:tool>/": TOOL,
+    "api/v1/^agents/$": TENANT,
+    "api/v1/^agents/templates/$": TENANT,
+    "api/v1/^agents/variables/$": TENANT,
+    "api/v1/^agents/voices/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/check-drift/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/overwrite/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/sync/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/take-theirs/$": TENANT,
+    "api/v1/^agents/(?P<pk>[^/.]+)/tool-invocations/$": TENANT,
     "api/v1/schema/": DOCS,
     "api/v1/docs/": DOCS,
 }
@@ -73,6 +88,16 @@ DASHBOARD_ROUTES = {
     "app/integrations/<str:provider>/connect/": ACCOUNT,
     "app/integrations/<str:provider>/test/": ACCOUNT,
     "app/integrations/<str:provider>/disconnect/": ACCOUNT,
+    "app/agents/": ACCOUNT,
+    "app/agents/new/": ACCOUNT,
+    "app/agents/settings/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/sync/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/check/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/take-theirs/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/overwrite/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/delete/": ACCOUNT,
+    "app/agents/<uuid:agent_id>/tools/": ACCOUNT,
     "app/password/change/": LOGIN,
     "app/password/change/done/": LOGIN,
     "app/password/reset/": PUBLIC,
@@ -88,6 +113,7 @@ SAMPLE_ARGS = {
     "<str:token>": "not-a-real-token",
     "<int:pk>": "1",
     "<uuid:pk>": "00000000-0000-4000-8000-000000000001",
+    "<uuid:agent_id>": "00000000-0000-0000-0000-000000000000",
 }
 
 
@@ -175,3 +201,11 @@ def test_public_dashboard_routes_answer_anonymous_visitors(db: None, route: str)
     # 400: a link route (invitation, email confirmation) shown a made-up token says so.
     assert response.status_code in (200, 302, 400), route
     assert not response.get("Location", "").startswith("/app/login/?next="), route
+
+
+def test_tool_routes_take_only_a_call_token() -> None:
+    for route, view in api_routes():
+        if ROUTES[route] == TOOL:
+            assert list(view.authentication_classes) == [ToolTokenAuthentication], route
+            assert list(view.permission_classes) == [HasLiveToolSession], route
+            assert not issubclass(view, TenantScopedMixin), route
