@@ -10,6 +10,8 @@ from django.shortcuts import redirect
 
 # Pages a user of an inactive account may still open.
 _ALLOWED_NAMES = {"account", "logout", "login", "password_change", "password_change_done"}
+# Billing: a suspended account must be able to see why and pay (billing/views.py).
+_ALLOWED_NAMES |= {"billing", "billing_subscribe", "billing_return", "billing_cancel", "billing_pay"}
 
 
 class AccountStatusMiddleware:
