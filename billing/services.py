@@ -70,7 +70,11 @@ def profile_for(account: Account) -> BillingProfile:
 
 def _locked_profile(account: Account) -> BillingProfile:
     profile_for(account)
-    return BillingProfile.objects.select_for_update().select_related("plan", "subscription").get(account=account)
+    return (
+        BillingProfile.objects.select_for_update(of=("self",))
+        .select_related("plan", "subscription")
+        .get(account=account)
+    )
 
 
 def plan_apply(*, account: Account, plan: Plan | None, status: str) -> None:
@@ -349,7 +353,11 @@ def subscription_sync(*, subscription: Subscription, remote: dict[str, Any]) -> 
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=subscription.account_id)
         profile = _locked_profile(account)
-        sub = Subscription.objects.select_for_update().select_related("plan", "pending_plan").get(pk=subscription.pk)
+        sub = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("plan", "pending_plan")
+            .get(pk=subscription.pk)
+        )
         previous_plan = sub.plan
         _follow_plan(sub, state.plan_id)
         sub.status, sub.failed_payments, sub.outstanding = state.status, state.failed, state.outstanding
