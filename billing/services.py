@@ -393,6 +393,12 @@ def _apply_to_account(account: Account, profile: BillingProfile, sub: Subscripti
         profile.save(update_fields=["scheduled_plan", "scheduled_at", "updated_at"])
         if account.subscription_status not in (BillingStatus.ENDED, BillingStatus.SUSPENDED):
             _set_status(account, BillingStatus.CANCELLED)
+    elif sub.status in (Status.CANCELLED, Status.EXPIRED) and sub.next_billing_at and sub.next_billing_at > now:
+        # Paid, then cancelled before we saw it active (events out of order, or missed): the
+        # period paid for is still the customer's.
+        profile.subscription, profile.paid_through, profile.trial_ends_at = sub, sub.next_billing_at, None
+        profile.save()
+        plan_apply(account=account, plan=sub.plan, status=BillingStatus.CANCELLED)
 
 
 def _on_active(account: Account, profile: BillingProfile, sub: Subscription, previous: Plan, now: datetime) -> None:
