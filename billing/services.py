@@ -29,6 +29,7 @@ from accounts.models import Account, User
 from accounts.services import account_set_status
 from billing import signals
 from billing.models import BillingProfile, BillingStatus, Payment, Plan, Subscription
+from billing.usage import usage_minutes
 from integrations.providers import paypal
 from integrations.providers.base import ProviderError
 from prixagent.errors import ApplicationError
@@ -522,6 +523,7 @@ class ReconcileResult:
     ended: int = 0
     downgraded: int = 0
     resumed: int = 0
+    overage_billed: int = 0
 
 
 def billing_reconcile(*, now: datetime | None = None) -> ReconcileResult:
@@ -538,6 +540,11 @@ def billing_reconcile(*, now: datetime | None = None) -> ReconcileResult:
             logger.warning("reconcile %s failed: %s", subscription.paypal_subscription_id, exc)
     for profile in BillingProfile.objects.select_related("account", "plan", "scheduled_plan", "subscription"):
         _apply_dates(profile, now, result)
+        try:
+            result.overage_billed += int(overage_bill(account=profile.account, now=now))
+        except ApplicationError as exc:
+            result.failed += 1
+            logger.warning("overage for %s not billed yet: %s", profile.account.slug, exc.message)
     logger.info("billing reconciliation: %s", result)
     return result
 
@@ -599,3 +606,35 @@ def _apply_dates(profile: BillingProfile, now: datetime, result: ReconcileResult
             result.resumed += 1
         except (ProviderError, ApplicationError) as exc:
             logger.warning("resuming %s after a comp failed: %s", sub.paypal_subscription_id, exc)
+
+
+def _previous_month(now: datetime) -> str:
+    first = now.replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def overage_bill(*, account: Account, now: datetime | None = None) -> bool:
+    """Once the month is over: minutes past the plan, at the plan's overage price, added to the
+    PayPal subscription's outstanding balance (billed with the next cycle). Once per month."""
+    now = now or timezone.now()
+    month = _previous_month(now)
+    with transaction.atomic():
+        profile = _locked_profile(account)
+        plan, sub = profile.plan, profile.subscription
+        if month in (profile.overage_billed or []) or plan is None or plan.overage_price_per_minute is None:
+            return False
+        if sub is None or sub.status != Status.ACTIVE or plan.included_minutes is None:
+            return False
+        extra = usage_minutes(account=account, month=month) - plan.included_minutes
+        if extra > 0:
+            amount = (plan.overage_price_per_minute * extra).quantize(Decimal("0.01"))
+            try:
+                paypal.subscription_add_outstanding(
+                    subscription_id=sub.paypal_subscription_id, amount=f"{amount:.2f}", currency=plan.currency
+                )
+            except ProviderError as exc:
+                raise _unavailable(exc) from None
+            logger.info("account %s: %s overage minutes in %s billed (%s)", account.slug, extra, month, amount)
+        profile.overage_billed = [*(profile.overage_billed or [])[-11:], month]
+        profile.save(update_fields=["overage_billed", "updated_at"])
+    return extra > 0

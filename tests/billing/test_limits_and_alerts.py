@@ -92,3 +92,21 @@ def test_no_limit_no_email(db, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         usage.usage_record_call(account=alice.account, call_id=uuid.uuid4(), seconds=10**6, ended_at=datetime.now(UTC))
     assert mail.outbox == []
+
+
+def test_last_months_overage_is_added_to_the_paypal_balance_once(synced, paypal, provider_sandbox, alice):
+    from datetime import timedelta
+
+    from billing.services import billing_reconcile
+    from tests.billing.conftest import subscribe
+
+    subscription = subscribe(provider_sandbox, alice, synced["pro"])  # 3000 minutes, 0.05 a minute past them
+    last_month = datetime.now(UTC).replace(day=1) - timedelta(days=2)
+    usage.usage_record_call(account=alice.account, call_id=uuid.uuid4(), seconds=3100 * 60, ended_at=last_month)
+    assert billing_reconcile().overage_billed == 1
+    remote = provider_sandbox.paypal.subscriptions[subscription.paypal_subscription_id]
+    assert remote["billing_info"]["outstanding_balance"] == {"currency_code": "USD", "value": "5.00"}
+    assert billing_reconcile().overage_billed == 0  # once per month
+    assert remote["billing_info"]["outstanding_balance"]["value"] == "5.00"
+    sale = provider_sandbox.paypal.charge(subscription.paypal_subscription_id)
+    assert sale["amount"]["total"] == "104.00"  # the next cycle collects it
