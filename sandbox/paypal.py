@@ -354,8 +354,12 @@ class PaypalApp(ProviderApp):
                 return self._invalid(field)
         if body["product_id"] not in self.products:
             return self._invalid("product_id", "INVALID_PARAMETER_VALUE")
-        if not any(cycle.get("tenure_type") == "REGULAR" for cycle in body["billing_cycles"]):
+        regular = [c for c in body["billing_cycles"] if isinstance(c, dict) and c.get("tenure_type") == "REGULAR"]
+        if len(regular) != 1:
             return self._invalid("billing_cycles", "INVALID_PARAMETER_VALUE")
+        if not ((regular[0].get("pricing_scheme") or {}).get("fixed_price") or {}).get("value"):
+            # Only a trial cycle may go without a price (PayPal: pricing_scheme is required otherwise).
+            return self._invalid("billing_cycles/0/pricing_scheme")
 
         def create() -> Response:
             plan = {
