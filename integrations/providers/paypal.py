@@ -165,10 +165,22 @@ def sdk_client() -> PaypalServersdkClient:
         return _SDK_CLIENTS[key]
 
 
+_PLATFORM_CLIENTS: dict[tuple[str, str, str, float], PaypalClient] = {}
+
+
 @sensitive_variables()
 def platform_client() -> PaypalClient:
-    """The `requests` client for what the SDK lacks (products, webhook verification)."""
-    return PaypalClient(settings.PAYPAL_CLIENT_ID, settings.PAYPAL_SECRET)
+    """The `requests` client for what the SDK lacks (products, webhook verification).
+
+    One per process and configuration, like the SDK client: it keeps its OAuth token (about 9 h)
+    and its keep-alive connection, so a webhook costs one call to PayPal, not a token fetch, a
+    TLS handshake and the call."""
+    client_id, secret = settings.PAYPAL_CLIENT_ID, settings.PAYPAL_SECRET
+    key = (platform_root(), client_id, secret, timeout())
+    with _SDK_LOCK:
+        if key not in _PLATFORM_CLIENTS:
+            _PLATFORM_CLIENTS[key] = PaypalClient(client_id, secret)
+        return _PLATFORM_CLIENTS[key]
 
 
 def sdk_call(what: str, call: Callable[[], Any]) -> Any:
@@ -211,15 +223,12 @@ def link(body: dict[str, Any], rel: str) -> str:
 
 def product_create(*, name: str, description: str, request_id: str) -> dict[str, Any]:
     paypal = platform_client()
-    try:
-        body = paypal.api(
-            "POST",
-            "/v1/catalogs/products",
-            json={"name": name, "description": description, "type": "SERVICE", "category": "SOFTWARE"},
-            headers={"PayPal-Request-Id": request_id},
-        )
-    finally:
-        paypal.close()
+    body = paypal.api(
+        "POST",
+        "/v1/catalogs/products",
+        json={"name": name, "description": description, "type": "SERVICE", "category": "SOFTWARE"},
+        headers={"PayPal-Request-Id": request_id},
+    )
     paypal.member(body, "id", str)
     return body
 
@@ -361,13 +370,10 @@ def webhook_verify(*, headers: dict[str, str], raw_body: bytes, webhook_id: str)
     }
     envelope = json.dumps(fields)[:-1].encode() + b', "webhook_event": ' + raw_body + b"}"
     paypal = platform_client()
-    try:
-        body = paypal.api(
-            "POST",
-            "/v1/notifications/verify-webhook-signature",
-            data=envelope,
-            headers={"Content-Type": "application/json"},
-        )
-    finally:
-        paypal.close()
+    body = paypal.api(
+        "POST",
+        "/v1/notifications/verify-webhook-signature",
+        data=envelope,
+        headers={"Content-Type": "application/json"},
+    )
     return paypal.member(body, "verification_status", str) == "SUCCESS"
