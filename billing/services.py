@@ -78,15 +78,18 @@ def _locked_profile(account: Account) -> BillingProfile:
     )
 
 
-def plan_apply(*, account: Account, plan: Plan | None, status: str) -> None:
-    """Put `account` on `plan` (None: no plan, no limits) with billing status `status`."""
-    profile = profile_for(account)
-    profile.plan = plan
-    profile.save(update_fields=["plan", "updated_at"])
-    account.limits = plan.limits() if plan else {}
-    account.subscription_plan = plan.code if plan else ""
-    account.subscription_status = status
-    account.save(update_fields=["limits", "subscription_plan", "subscription_status", "updated_at"])
+def plan_apply(*, account: Account, plan: Plan | None, status: str, profile: BillingProfile | None = None) -> None:
+    """Put `account` on `plan` (None: no plan, no limits) with billing status `status`.
+
+    Writes only what changes: most webhooks confirm the state the account is already in."""
+    profile = profile or profile_for(account)
+    if profile.plan_id != (plan.pk if plan else None):
+        profile.plan = plan
+        profile.save(update_fields=["plan", "updated_at"])
+    wanted = (plan.limits() if plan else {}, plan.code if plan else "", status)
+    if (account.limits, account.subscription_plan, account.subscription_status) != wanted:
+        account.limits, account.subscription_plan, account.subscription_status = wanted
+        account.save(update_fields=["limits", "subscription_plan", "subscription_status", "updated_at"])
 
 
 def plan_refresh_accounts(*, plan: Plan) -> int:
@@ -423,10 +426,10 @@ def _on_active(account: Account, profile: BillingProfile, sub: Subscription, pre
     threshold = sub.plan.payment_failure_threshold
     if sub.failed_payments and threshold and sub.failed_payments >= threshold and not _comped(profile, now):
         _suspend(account, profile, _payment_reason(sub))
-        plan_apply(account=account, plan=plan, status=BillingStatus.SUSPENDED)
+        plan_apply(account=account, plan=plan, status=BillingStatus.SUSPENDED, profile=profile)
         return
     status = BillingStatus.PAST_DUE if sub.failed_payments else BillingStatus.ACTIVE
-    plan_apply(account=account, plan=plan, status=status)
+    plan_apply(account=account, plan=plan, status=status, profile=profile)
     if not sub.failed_payments and profile.suspended_by_billing:
         _reactivate(account, profile)
 
