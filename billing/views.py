@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,11 +38,15 @@ def _urls(request: HttpRequest) -> tuple[str, str]:
     return back, cancelled
 
 
-def _to_paypal(url: str) -> HttpResponse:
+def _to_paypal(request: HttpRequest, url: str, plan: Plan) -> HttpResponse:
+    """A page that forwards to PayPal's approval page (meta refresh, and a link without it).
+
+    Not a 302 from the form's POST: the CSP's `form-action 'self'` makes browsers block a form
+    submission that redirects to another site, and PayPal is another site."""
     if urlsplit(url).scheme not in ("http", "https"):
         message = _("PayPal answered with an unusable link.")
         raise ApplicationError(message, code="provider_unavailable", status_code=503)
-    return HttpResponseRedirect(url)
+    return render(request, "billing/to_paypal.html", {"approve_url": url, "plan": plan})
 
 
 @require_GET
@@ -78,7 +82,7 @@ def billing_subscribe(request: HttpRequest) -> HttpResponse:
             url = services.subscription_change(
                 account=account, plan=plan, actor=request.user, return_url=back, cancel_url=cancelled
             )
-        return _to_paypal(url)
+        return _to_paypal(request, url, plan)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("dashboard:billing")

@@ -105,12 +105,19 @@ def approve(sandbox: ProviderSandbox, approve_url: str, client: Client, *, decis
     return client.get(back.removeprefix("http://testserver"))
 
 
+def approve_url(response: Any) -> str:
+    """The PayPal link on our "Continue to PayPal" page (a page, not a redirect: CSP form-action)."""
+    assert response.status_code == 200, response
+    url = re.search(r'<a class="btn btn--primary" href="([^"]+)"', response.content.decode()).group(1)
+    url = url.replace("&amp;", "&")
+    assert "/webapps/billing/subscriptions?ba_token=" in url
+    assert f'content="0;url={url}' in response.content.decode().replace("&amp;", "&")
+    return url
+
+
 def subscribe(sandbox: ProviderSandbox, user: User, plan: Plan) -> Subscription:
     client = login(user)
-    response = client.post("/app/billing/subscribe/", {"plan": plan.code})
-    assert response.status_code == 302, response
-    assert "/webapps/billing/subscriptions?ba_token=" in response["Location"]
-    back = approve(sandbox, response["Location"], client)
+    back = approve(sandbox, approve_url(client.post("/app/billing/subscribe/", {"plan": plan.code})), client)
     assert back.status_code == 302
     return Subscription.objects.get(account=user.account, plan=plan)
 
