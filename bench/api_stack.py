@@ -49,12 +49,14 @@ ENDPOINTS = [
 ]
 
 SETUP = """
-from accounts.services import account_signup, member_create
+from accounts.models import User
+from accounts.services import account_create
 from accounts.tokens import RefreshToken
 from integrations.audit import integration_event_record
-account, owner = account_signup(account_name="Bench", email="bench@example.com", password="bench password 123")
+account, owner = account_create(account_name="Bench", email="bench@example.com", password="bench password 123",
+                                verified=True)
 for n in range(9):
-    member_create(account=account, email=f"member{n}@example.com", password="bench password 123", role="member")
+    User.objects.create_user(f"member{n}@example.com", "bench password 123", account=account, role="member")
 for n in range(50):
     integration_event_record(account=account, provider="twilio", actor=owner, action="test", outcome="ok",
                              message=f"Bench account, {n} number(s)")

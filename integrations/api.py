@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import account_require_verified_email
 from integrations import selectors, services
 from integrations.models import IntegrationEvent, Provider
 from integrations.registry import PROVIDERS
@@ -74,6 +75,7 @@ class IntegrationDetailView(TenantScopedMixin, APIView):
         ),
     )
     def put(self, request: Request, provider: str) -> Response:
+        account_require_verified_email(self.account)  # 403 until the account email is confirmed
         serializer = CREDENTIAL_SERIALIZERS[_provider(provider)](data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)

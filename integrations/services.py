@@ -103,6 +103,15 @@ def _record(*, account: Account, provider: str, actor: Actor, action: str, outco
     integration_event_record(
         account=account, provider=provider, actor=actor, action=action, outcome=outcome, message=message
     )
+    from accounts.services import audit_record  # the account's one audit trail (dashboard, API, admin)
+
+    audit_record(
+        account=account,
+        actor=actor,
+        action="integration.changed",
+        target=provider,
+        details={"action": action, "outcome": outcome, "message": message},
+    )
 
 
 def _status(account: Account, provider: str) -> IntegrationStatus:

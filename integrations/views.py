@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.services import account_require_verified_email
 from accounts.views import account_required
 from integrations import selectors, services
 from integrations.forms import CONNECT_FORMS, ConnectForm, DefaultEventTypeForm
@@ -81,6 +82,7 @@ def integration_connect(request: HttpRequest, provider: str) -> HttpResponse:
     if not form.is_valid():
         return _render_page(request, failed=(provider, form), status=400)
     try:
+        account_require_verified_email(request.user.account)  # 403 until the account email is confirmed
         services.integration_connect(
             account=request.user.account, provider=provider, credentials=form.cleaned_data, actor=request.user
         )

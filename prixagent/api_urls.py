@@ -10,6 +10,8 @@ from accounts import api as accounts_api
 
 router = SimpleRouter(trailing_slash=True)
 router.register("account/users", accounts_api.AccountUserViewSet, basename="account-user")
+router.register("account/invitations", accounts_api.InvitationViewSet, basename="account-invitation")
+router.register("account/audit-events", accounts_api.AuditEventViewSet, basename="account-audit-event")
 
 urlpatterns = [
     path("auth/register/", accounts_api.RegisterView.as_view(), name="auth-register"),
@@ -17,6 +19,7 @@ urlpatterns = [
     path("auth/token/refresh/", accounts_api.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", accounts_api.LogoutView.as_view(), name="auth-logout"),
     path("me/", accounts_api.MeView.as_view(), name="me"),
+    path("me/logout-everywhere/", accounts_api.LogoutEverywhereView.as_view(), name="me-logout-everywhere"),
     path("account/", accounts_api.AccountView.as_view(), name="account"),
     path("config/", accounts_api.PublicConfigView.as_view(), name="public-config"),
     path("integrations/", include("integrations.api_urls")),

@@ -233,6 +233,9 @@ class Config:
     redis_url: str
     email_url: str
     default_from_email: str
+    # Accounts and auth: which proxies to trust for the client IP, where links in emails point.
+    trusted_proxy_count: int
+    app_url: str
     allowed_hosts: list[str]
     provider_base_urls: dict[str, str]
 
@@ -315,6 +318,32 @@ def _database_url(env: Mapping[str, str], environment: str) -> str:
     return url
 
 
+MAX_TRUSTED_PROXIES = 5
+
+
+def _auth_settings(env: Mapping[str, str], environment: str, api_url: str) -> tuple[int, str]:
+    """TRUSTED_PROXY_COUNT and APP_URL.
+
+    Production runs behind a TLS-terminating proxy (it already trusts its X-Forwarded-Proto),
+    so there the count defaults to 1; elsewhere clients connect directly. APP_URL is the public
+    base of the dashboard, used for every link in an email; it defaults to API_URL's origin,
+    which under `make run` is the one port that serves everything.
+    """
+    default_count = "1" if environment == "production" else "0"
+    count = _int("TRUSTED_PROXY_COUNT", env.get("TRUSTED_PROXY_COUNT", "").strip() or default_count, 0)
+    if count > MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            "TRUSTED_PROXY_COUNT", f"{count} proxies in front of the app is not plausible; count the hops (max 5)"
+        )
+    api = urlsplit(api_url)
+    app_url = _url("APP_URL", env.get("APP_URL", "").strip() or f"{api.scheme}://{api.netloc}")
+    if urlsplit(app_url).path not in ("", "/"):
+        raise ConfigError("APP_URL", f"{app_url!r} must be an origin without a path, e.g. https://app.example.com")
+    if environment == "production" and not app_url.startswith("https://"):
+        raise ConfigError("APP_URL", "must be an https:// URL in production (password-reset and invitation links)")
+    return count, app_url
+
+
 _generated_test_secrets: dict[str, str] = {}
 
 
@@ -357,6 +386,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         raise ConfigError("WS_URL", f"{ws_url!r} is not an http(s) or ws(s) URL")
     if environment == "production" and not api_url.startswith("https://"):
         raise ConfigError("API_URL", "must be an https:// URL in production (providers call webhooks built from it)")
+    trusted_proxy_count, app_url = _auth_settings(env, environment, api_url)
     log_path = Path(env.get("LOG_FILE_PATH", "./logs").strip() or "./logs")
     hosts = [h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
     hosts.append(urlsplit(api_url).hostname or "localhost")
@@ -395,6 +425,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         redis_url=env.get("REDIS_URL", "").strip() or (LOCAL_TEST_REDIS if environment == "test" else ""),
         email_url=env.get("EMAIL_URL", "").strip() or "consolemail://",
         default_from_email=env.get("DEFAULT_FROM_EMAIL", "").strip() or "PrixAgent <no-reply@localhost>",
+        trusted_proxy_count=trusted_proxy_count,
+        app_url=app_url,
         allowed_hosts=sorted(set(hosts)),
         provider_base_urls={
             name: _provider_base_url(f"{name.upper()}_BASE_URL", env.get(f"{name.upper()}_BASE_URL", ""), environment)

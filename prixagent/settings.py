@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "django_otp",  # the admin's second factor (accounts.mfa)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
@@ -70,7 +73,7 @@ MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
     "prixagent.nostore.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "prixagent.csp.CachedCSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After every middleware that adds security headers: its 404 for another surface's path
     # must carry HSTS, CSP, X-Frame-Options and nosniff like any other response.
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
     "prixagent.errors.ApiErrorMiddleware",
@@ -163,6 +167,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if NODE_ENV == "test":
+    # Argon2 with its production cost makes each test user take ~50 ms; same format, minimal cost.
+    PASSWORD_HASHERS.insert(0, "prixagent.hashers.TestArgon2PasswordHasher")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -174,6 +181,10 @@ SESSION_COOKIE_AGE = CONFIG.session_expires_in
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Staff pass a TOTP code before any admin page: always in production; elsewhere only staff
+# who enrolled a device (accounts.mfa), so `make run` lets the generated admin straight in.
+ADMIN_MFA_REQUIRED = CONFIG.production
+OTP_TOTP_ISSUER = "PrixAgent"
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "landing"
@@ -194,13 +205,23 @@ PAYPAL_WEBHOOK_ID = CONFIG.paypal_webhook_id
 # --- REST API -----------------------------------------------------------------------------
 RATE_LIMIT_WINDOW_SECONDS = CONFIG.rate_limit_window * 60
 RATE_LIMIT_MAX_REQUESTS = CONFIG.rate_limit_max_requests
-# Login attempts are limited far more tightly than ordinary requests, per email and per IP.
-LOGIN_ATTEMPTS_PER_EMAIL = 5
+# Login attempts are limited far more tightly than ordinary requests (prixagent.throttling):
+# attempts per IP, failures per (email, IP) before that pair is locked for the window, and
+# failures per email (all IPs) before each further attempt waits 1 s, 2 s, 4 s ... up to the max.
 LOGIN_ATTEMPTS_PER_IP = 20
+LOGIN_FAILURES_PER_EMAIL_IP = 5
+LOGIN_ATTEMPTS_PER_EMAIL = 5
+LOGIN_DELAY_MAX_SECONDS = 60
+LOGIN_KNOWN_IP_DAYS = 30
+PASSWORD_RESETS_PER_EMAIL = 3
+# How many proxies in front of the app append to X-Forwarded-For (prixagent.throttling.client_ip).
+TRUSTED_PROXY_COUNT = CONFIG.trusted_proxy_count
+# The public base URL of the dashboard: every link in an email is built from it, never from Host.
+APP_URL = CONFIG.app_url
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",  # simplejwt's + "log out everywhere"
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -212,7 +233,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "prixagent.pagination.CountSavingLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "prixagent.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

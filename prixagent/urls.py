@@ -21,7 +21,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # client dashboard
     path("app/", include("accounts.dashboard_urls")),
-    # platform admin
+    # platform admin (its second factor first: admin.site.urls would claim the path)
+    path("admin/mfa/", include("accounts.mfa_urls")),
     path("admin/", admin.site.urls),
     # REST API (+ provider webhooks, added by the apps that receive them)
     path("api/v1/", include(("prixagent.api_urls", "api"))),
