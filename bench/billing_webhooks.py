@@ -58,12 +58,12 @@ DB_NAME = f"prixagent_bench_billing_{os.getpid()}"
 SETUP = """
 from decimal import Decimal
 import uuid
-from accounts.services import account_signup
+from accounts.models import Account
 from billing.models import Plan, Subscription
 from billing.services import subscription_refresh
 plan = Plan.objects.create(code="bench", name="Bench", monthly_price=Decimal("29.00"), paypal_plan_id="{plan_id}",
                            paypal_product_id="{product_id}")
-account, owner = account_signup(account_name="Bench", email="bench@example.com", password="bench password 123")
+account = Account.objects.create(name="Bench", slug="bench", email="bench@example.com")
 sub = Subscription.objects.create(account=account, plan=plan, paypal_subscription_id="{sub_id}",
                                   paypal_plan_id="{plan_id}", request_id=uuid.uuid4())
 subscription_refresh(subscription=sub)
