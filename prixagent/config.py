@@ -377,6 +377,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     paypal_webhook_id = env.get("PAYPAL_WEBHOOK_ID", "").strip()
     if paypal_webhook_id and not re.fullmatch(r"[A-Za-z0-9-]{4,64}", paypal_webhook_id):
         raise ConfigError("PAYPAL_WEBHOOK_ID", "is not a PayPal webhook id (letters and digits)")
+    if environment == "production" and env.get("PAYPAL_CLIENT_ID", "").strip() and not paypal_webhook_id:
+        raise ConfigError(
+            "PAYPAL_WEBHOOK_ID", "must be set in production with PAYPAL_CLIENT_ID (webhook of /webhooks/paypal/)"
+        )
     log_level = env.get("LOG_LEVEL", "info").strip().lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{log_level!r} must be one of {', '.join(LOG_LEVELS)}")

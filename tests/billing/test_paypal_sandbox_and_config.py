@@ -72,3 +72,13 @@ def test_a_paypal_webhook_id_is_read():
     assert load_config({"NODE_ENV": "test", "PAYPAL_WEBHOOK_ID": "8PT597110X687430LKGECATA"}).paypal_webhook_id == (
         "8PT597110X687430LKGECATA"
     )
+
+
+def test_production_billing_needs_the_webhook_id(monkeypatch):
+    from tests.prixagent.test_config import production_env  # the platform's valid production .env
+
+    env = {**production_env(), "PAYPAL_CLIENT_ID": "AbC123", "PAYPAL_SECRET": "s" * 20}
+    with pytest.raises(ConfigError) as refused:
+        load_config(env)
+    assert "PAYPAL_WEBHOOK_ID" in str(refused.value)
+    assert load_config({**env, "PAYPAL_WEBHOOK_ID": "8PT597110X687430LKGECATA"}).paypal_webhook_id
