@@ -26,6 +26,7 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("integrations/", include("integrations.dashboard_urls")),
     path("agents/", include("agents.dashboard_urls")),
+    path("billing/", include("billing.dashboard_urls")),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -21,6 +21,8 @@ _ALLOWED_NAMES = {
     "invitation_accept",
     "signup_done",
 }
+# Billing: a suspended account must be able to see why and pay (billing/views.py).
+_ALLOWED_NAMES |= {"billing", "billing_subscribe", "billing_return", "billing_cancel", "billing_pay"}
 
 
 class AccountStatusMiddleware:

@@ -33,6 +33,7 @@ from agents.models import (
 from agents.presets import PRESETS
 from agents.tasks import REMOTE_DELETE_KIND
 from agents.variables import NAME_RE, custom_variables, unknown_variables, variables_in
+from billing.usage import limit_check
 from contacts.models import Contact
 from integrations.providers.base import ProviderError
 from prixagent.errors import ApplicationError
@@ -285,7 +286,11 @@ def agent_create(
     fields = {**agent_defaults(account), **_normalise(data)}
     agent_validate(account=account, data=fields, inbound_numbers=inbound_numbers or [])
     agent = Agent(account=account, template=template)
-    _save(agent, fields, inbound_numbers or [])
+    with transaction.atomic():
+        # One create at a time per account, so two at once cannot both pass the plan's count.
+        Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).first()
+        limit_check(account=account, key="agents", current=Agent.objects.filter(account=account).count())
+        _save(agent, fields, inbound_numbers or [])
     logger.info("agent %s created for account %s", agent.pk, account.slug)
     return sync.agent_sync(agent=agent) if push else agent
 

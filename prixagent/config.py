@@ -223,6 +223,7 @@ class Config:
     paypal_client_id: str
     paypal_secret: str = field(repr=False)
     paypal_mode: str
+    paypal_webhook_id: str
     session_secret: str = field(repr=False)
     session_expires_in: int
     log_level: str
@@ -373,6 +374,13 @@ def load_config(env: Mapping[str, str]) -> Config:
     paypal_mode = env.get("PAYPAL_MODE", "sandbox").strip().lower()
     if paypal_mode not in ("sandbox", "live"):
         raise ConfigError("PAYPAL_MODE", f"{paypal_mode!r} must be sandbox or live")
+    paypal_webhook_id = env.get("PAYPAL_WEBHOOK_ID", "").strip()
+    if paypal_webhook_id and not re.fullmatch(r"[A-Za-z0-9-]{4,64}", paypal_webhook_id):
+        raise ConfigError("PAYPAL_WEBHOOK_ID", "is not a PayPal webhook id (letters and digits)")
+    if environment == "production" and env.get("PAYPAL_CLIENT_ID", "").strip() and not paypal_webhook_id:
+        raise ConfigError(
+            "PAYPAL_WEBHOOK_ID", "must be set in production with PAYPAL_CLIENT_ID (webhook of /webhooks/paypal/)"
+        )
     log_level = env.get("LOG_LEVEL", "info").strip().lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{log_level!r} must be one of {', '.join(LOG_LEVELS)}")
@@ -411,6 +419,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         paypal_client_id=env.get("PAYPAL_CLIENT_ID", "").strip(),
         paypal_secret=env.get("PAYPAL_SECRET", "").strip(),
         paypal_mode=paypal_mode,
+        paypal_webhook_id=paypal_webhook_id,
         session_secret=session_secret,
         session_expires_in=_int("SESSION_EXPIRES_IN", env.get("SESSION_EXPIRES_IN", "86400"), 60),
         log_level=log_level,

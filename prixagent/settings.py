@@ -200,6 +200,8 @@ ELEVENLABS_VOICE_ID = CONFIG.elevenlabs_voice_id
 PAYPAL_CLIENT_ID = CONFIG.paypal_client_id
 PAYPAL_SECRET = CONFIG.paypal_secret
 PAYPAL_MODE = CONFIG.paypal_mode
+# Our webhook's id in the PayPal developer app: PayPal's verify-webhook-signature needs it.
+PAYPAL_WEBHOOK_ID = CONFIG.paypal_webhook_id
 
 # --- REST API -----------------------------------------------------------------------------
 RATE_LIMIT_WINDOW_SECONDS = CONFIG.rate_limit_window * 60

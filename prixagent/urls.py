@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from billing.webhooks import PaypalWebhook
 from prixagent import views
 from prixagent.health import healthz
 
@@ -25,4 +26,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # REST API (+ provider webhooks, added by the apps that receive them)
     path("api/v1/", include(("prixagent.api_urls", "api"))),
+    # provider webhooks
+    path("webhooks/paypal/", PaypalWebhook.as_view(), name="paypal-webhook"),
 ]

@@ -318,3 +318,15 @@ def test_agent_settings_roles(request: Any, client_name: str, alice_account: Acc
         assert r.status_code == 200
         owner = charlie_account if client_name == "charlie_api" else alice_account
         assert AgentAccountSettings.objects.get().account == owner  # charlie only ever reaches his own
+
+
+def test_the_plan_limits_how_many_agents_an_account_has(
+    alice_api: APIClient, alice_account: Account, alice_agent: Agent, provider_sandbox: Any
+) -> None:
+    Account.objects.filter(pk=alice_account.pk).update(limits={"agents": 1})
+    creates = len([r for r in provider_sandbox.requests("elevenlabs") if r.path.endswith("/agents/create")])
+    r = alice_api.post(URL, {"template": "lead_qualifier", "language": "en", "name": "Second"}, format="json")
+    assert r.status_code == 403, r.content
+    assert r.json()["error"]["code"] == "plan_limit"
+    assert Agent.objects.filter(account=alice_account).count() == 1
+    assert len([r for r in provider_sandbox.requests("elevenlabs") if r.path.endswith("/agents/create")]) == creates

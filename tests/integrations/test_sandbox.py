@@ -300,6 +300,7 @@ def test_it_runs_a_paypal_subscription_from_token_to_cancel(provider_sandbox):
         "tenure_type": "REGULAR",
         "sequence": 1,
         "total_cycles": 0,
+        "pricing_scheme": {"fixed_price": {"value": "99.00", "currency_code": "USD"}},
     }
     plan = requests.post(
         f"{root}/v1/billing/plans",

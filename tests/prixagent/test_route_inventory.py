@@ -25,6 +25,8 @@ from prixagent.tenancy import TENANT_PERMISSIONS, TenantScopedMixin
 PUBLIC, SELF, TENANT, DOCS = "public", "self", "tenant", "docs"
 # In-call tools: authenticated by a live call's token only (no JWT, no session, so no CSRF).
 TOOL = "tool"
+# A provider webhook: no login; the signature (checked by webhooks.pipeline) is the authentication.
+WEBHOOK = "webhook"
 ROUTES = {
     "api/v1/auth/register/": PUBLIC,
     "api/v1/auth/token/": PUBLIC,
@@ -61,6 +63,7 @@ ROUTES = {
     "api/v1/^agents/(?P<pk>[^/.]+)/tool-invocations/$": TENANT,
     "api/v1/schema/": DOCS,
     "api/v1/docs/": DOCS,
+    "webhooks/paypal/": WEBHOOK,
 }
 
 
@@ -98,6 +101,11 @@ DASHBOARD_ROUTES = {
     "app/agents/<uuid:agent_id>/overwrite/": ACCOUNT,
     "app/agents/<uuid:agent_id>/delete/": ACCOUNT,
     "app/agents/<uuid:agent_id>/tools/": ACCOUNT,
+    "app/billing/": ACCOUNT,
+    "app/billing/subscribe/": ACCOUNT,
+    "app/billing/return/": ACCOUNT,
+    "app/billing/cancel/": ACCOUNT,
+    "app/billing/pay/": ACCOUNT,
     "app/password/change/": LOGIN,
     "app/password/change/done/": LOGIN,
     "app/password/reset/": PUBLIC,
@@ -154,6 +162,14 @@ def test_tenant_routes_are_scoped_to_the_callers_account() -> None:
         if ROUTES[route] == TENANT:
             assert issubclass(view, TenantScopedMixin), route
             assert list(view.permission_classes) == TENANT_PERMISSIONS, route
+
+
+def test_webhook_routes_go_through_the_pipeline() -> None:
+    from webhooks.pipeline import WebhookEndpoint
+
+    for route, view in api_routes():
+        if ROUTES[route] == WEBHOOK:
+            assert issubclass(view, WebhookEndpoint), route
 
 
 def test_public_and_self_routes_say_so() -> None:
