@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "billing",
     "realtime",
     "agents",
+    "calls",
 ]
 if CONFIG.environment == "test":
     # A second model with encrypted columns (row-bound associated data), for the field's tests.
