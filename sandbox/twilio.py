@@ -318,7 +318,8 @@ class TwilioApp(ProviderApp):
         script = self.scripts.get(call["to"], self.default_script)
         if script.get("outcome", "manual") != "manual":
             CallPlayer(self, call["sid"], dict(script)).start()  # waits for this lock to read the call
-        return Response(201, self._public_call(call))
+        # `answer_delay`: the call exists, the answer comes late (a client that gave up, or died).
+        return Response(201, self._public_call(call), delay=float(script.get("answer_delay", 0)))
 
     def list_calls(self, request: Request) -> Response:
         account = self._authorize(request)
