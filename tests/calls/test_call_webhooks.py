@@ -118,7 +118,8 @@ def test_a_bad_twilio_signature_is_refused_and_changes_nothing(
     elif case == "tampered":
         form = {**form, "CallDuration": "3600"}
     elif case == "other_tenant":
-        headers = {"X-Twilio-Signature": twilio_signature(_other_tenants_token(provider_sandbox, charlie_account), url, form)}
+        theirs = _other_tenants_token(provider_sandbox, charlie_account)
+        headers = {"X-Twilio-Signature": twilio_signature(theirs, url, form)}
     elif case == "another_url":  # signed for the URL the request claims, not the public one
         headers = {"X-Twilio-Signature": twilio_signature(token, url.replace(PUBLIC, "http://testserver"), form)}
     elif case == "forwarded_host":  # a client steering the validated URL through X-Forwarded-*
@@ -148,7 +149,8 @@ def test_a_callback_naming_another_calls_sid_changes_neither(
     signed_for_first = url.replace(str(other.pk), str(call.pk))  # the right token, the wrong call's URL
     token = provider_sandbox.twilio.accounts[connected.twilio_account_sid]["auth_token"]
     before = (snapshot(call), snapshot(other))
-    response = post_form(signed_for_first, form, {"X-Twilio-Signature": twilio_signature(token, signed_for_first, form)})
+    signature = twilio_signature(token, signed_for_first, form)
+    response = post_form(signed_for_first, form, {"X-Twilio-Signature": signature})
     assert response.status_code == 200
     assert (snapshot(call), snapshot(other)) == before
     assert InboundWebhook.objects.get().status == "ignored"
@@ -160,7 +162,8 @@ def test_a_token_that_cannot_be_decrypted_answers_503_and_stores_nothing(
     _other_tenants_token(provider_sandbox, charlie_account)
     with connection.cursor() as cursor:  # charlie's ciphertext copied into alice's row: bound, refused
         cursor.execute(
-            "UPDATE accounts SET twilio_auth_token = (SELECT twilio_auth_token FROM accounts WHERE id = %s) WHERE id = %s",
+            "UPDATE accounts SET twilio_auth_token = "
+            "(SELECT twilio_auth_token FROM accounts WHERE id = %s) WHERE id = %s",
             [charlie_account.pk, call.account_id],
         )
     url, form, headers = provider_sandbox.twilio.status_callback(call.twilio_call_sid, "completed")
