@@ -9,20 +9,24 @@ signed post-call webhook). Tests wait with explicit deadlines (`wait_for`), neve
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.test import Client
 
 from accounts.models import Account
 from agents import services as agent_services
 from agents.models import Agent
 from calls.models import Call
+from calls.services import call_place
 from contacts.models import Contact
 from integrations.services import integration_connect
 from tests.agents.conftest import connect_calcom, connect_elevenlabs
 
 CALLER_ID = "+15005550006"
+PUBLIC = "https://app.example.com"
 ANA = "+14155550123"
 DEADLINE = 10.0  # seconds: a whole call through the sandbox takes well under one
 
@@ -116,3 +120,77 @@ def ana(alice_account: Account) -> Contact:
         email="ana@tacos.example",
         time_zone="America/Los_Angeles",
     )
+
+
+class Receiver:
+    """A tenant's webhook endpoint on 127.0.0.1: records what arrives, answers scripted codes."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.received: list[dict[str, Any]] = []
+        self.codes: list[int] = []  # answers in order; 200 once they run out
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+                code = receiver.codes.pop(0) if receiver.codes else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}/hooks/prix"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings: Any) -> Iterator[Receiver]:
+    """A receiver on loopback; only tests may deliver there (`TENANT_WEBHOOKS_ALLOW_*`)."""
+    settings.TENANT_WEBHOOKS_ALLOW_PRIVATE = True
+    settings.TENANT_WEBHOOKS_ALLOW_HTTP = True
+    found = Receiver()
+    yield found
+    found.stop()
+
+
+# --- provider deliveries through Django's test client -----------------------------------------
+
+
+@pytest.fixture
+def public_api(settings: Any) -> None:
+    settings.API_URL = f"{PUBLIC}/api/v1"
+
+
+@pytest.fixture
+def call(public_api: None, agent: Agent, connected: Account, ana: Contact) -> Call:
+    return call_place(account=connected, contact=ana, agent=agent, attempt_key="k1")  # the sandbox plays nothing
+
+
+def post_form(url: str, form: dict[str, str], headers: dict[str, str]) -> Any:
+    parts = urlsplit(url)
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return Client().post(path, data=urlencode(form), content_type="application/x-www-form-urlencoded", **extra)
+
+
+def callback(sb: Any, call: Call, status: str, **extra: str) -> Any:
+    return post_form(*sb.twilio.status_callback(call.twilio_call_sid, status, **extra))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.db import connection
@@ -24,31 +23,8 @@ from calls.services import call_place
 from contacts.models import Contact
 from sandbox.elevenlabs import elevenlabs_signature
 from sandbox.twilio import twilio_signature
-from tests.calls.conftest import ANA, connect_twilio
+from tests.calls.conftest import ANA, PUBLIC, callback, connect_twilio, post_form
 from webhooks.models import InboundWebhook
-
-PUBLIC = "https://app.example.com"
-
-
-@pytest.fixture
-def public_api(settings: Any) -> None:
-    settings.API_URL = f"{PUBLIC}/api/v1"
-
-
-@pytest.fixture
-def call(public_api: None, agent: Agent, connected: Account, ana: Contact) -> Call:
-    return call_place(account=connected, contact=ana, agent=agent, attempt_key="k1")  # the sandbox plays nothing
-
-
-def post_form(url: str, form: dict[str, str], headers: dict[str, str]) -> Any:
-    parts = urlsplit(url)
-    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return Client().post(path, data=urlencode(form), content_type="application/x-www-form-urlencoded", **extra)
-
-
-def callback(sb: Any, call: Call, status: str, **extra: str) -> Any:
-    return post_form(*sb.twilio.status_callback(call.twilio_call_sid, status, **extra))
 
 
 def snapshot(call: Call) -> tuple[Any, ...]:
