@@ -74,7 +74,11 @@ def _start(day: date) -> datetime:
 
 
 def calls_filtered(account: Account, filters: CallFilters) -> QuerySet[Call]:
-    calls = calls_for_account(account)
+    return calls_filter(calls_for_account(account), filters)
+
+
+def calls_filter(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Call]:
+    """Narrow an (already account-scoped) queryset of calls by the list's filters."""
     if filters.status == "live":
         calls = calls.filter(status__in=[s for s in Status.values if s not in _ended()])
     elif filters.status == "ended":

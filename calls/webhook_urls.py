@@ -21,5 +21,5 @@ urlpatterns = [
         name="calls-twilio-inbound-status",
     ),
     path("elevenlabs/<str:public_id>/", webhooks.ElevenLabsPostCallWebhook.as_view(), name="calls-elevenlabs-webhook"),
-    path("audio/<str:token>/", media.voicemail_audio, name="calls-voicemail-audio"),
+    path("audio/<str:token>/", media.SignedAudioView.as_view(), name="calls-voicemail-audio"),
 ]

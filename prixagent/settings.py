@@ -276,7 +276,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set used by several fields (else drf-spectacular warns).
-    "ENUM_NAME_OVERRIDES": {"AgentToolEnum": "agents.models.Tool"},
+    "ENUM_NAME_OVERRIDES": {
+        "AgentToolEnum": "agents.models.Tool",
+        "CallStatusEnum": "calls.models.Status",
+        "CallOutcomeEnum": "calls.models.Outcome",
+        "BookingStatusEnum": "agents.models.Booking.Status",
+    },
 }
 
 # --- CORS / CSRF --------------------------------------------------------------------------
