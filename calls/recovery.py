@@ -96,7 +96,7 @@ def _credentials(call: Call) -> tuple[str, str]:
     return twilio_credentials(call.account)
 
 
-def _recover_one(call: Call) -> str:
+def recover_one(call: Call) -> str:
     if call.dial_started_at is None:
         lifecycle.call_mark_not_placed(
             call_id=call.pk, code="not_dialed", reason="the attempt stopped before Twilio was asked"
@@ -132,7 +132,7 @@ def call_recover_unknown(*, now: datetime | None = None, limit: int = BATCH) -> 
             if call is None:
                 break
             seen.add(call.pk)
-            outcome = _recover_one(call)
+            outcome = recover_one(call)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
@@ -159,12 +159,12 @@ def calls_refresh_stale(*, now: datetime | None = None, limit: int = BATCH) -> d
             if call is None:
                 break
             seen.add(call.pk)
-            outcome = _refresh_one(call, now) if _quiet_too_long(call, now) else "waiting"
+            outcome = refresh_one(call, now) if _quiet_too_long(call, now) else "waiting"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 
-def _refresh_one(call: Call, now: datetime) -> str:
+def refresh_one(call: Call, now: datetime) -> str:
     try:
         sid, token = _credentials(call)
         found = twilio.call_fetch(sid, token, call.twilio_call_sid)
@@ -205,7 +205,7 @@ def _conversation(call: Call) -> dict[str, Any] | None:
     return None
 
 
-def _analysis_one(call: Call, now: datetime) -> str:
+def reconcile_one(call: Call, now: datetime) -> str:
     try:
         data = _conversation(call)
     except (ProviderError, sync.NoKey, DecryptionError) as exc:
@@ -240,6 +240,6 @@ def calls_reconcile_analysis(*, now: datetime | None = None, limit: int = BATCH)
             if call is None:
                 break
             seen.add(call.pk)
-            outcome = _analysis_one(call, now) if call.analysis_status == Analysis.WAITING else "done"
+            outcome = reconcile_one(call, now) if call.analysis_status == Analysis.WAITING else "done"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
