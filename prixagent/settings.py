@@ -398,5 +398,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The SDK logs every request URL at INFO; URLs carry tenant account SIDs.
         "twilio.http_client": {"level": "WARNING"},
+        # One line per task run (the outbox relay runs every 15 s): only failures are news.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
