@@ -54,7 +54,7 @@ def _connect(account: Account) -> None:
         ("calcom", {"api_key": demo.CALCOM["api_key"]}),
         ("ghl", {"api_key": demo.GHL["token"], "location_id": demo.GHL["location_id"]}),
     ):
-        integration_connect(account=account, provider=provider, credentials=credentials, actor="make demo")
+        integration_connect(account=account, provider=provider, credentials=credentials, actor="operator")
 
 
 def _agent(account: Account) -> Agent:
