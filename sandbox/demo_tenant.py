@@ -14,10 +14,11 @@ from accounts.models import Account, User
 from accounts.services import account_create
 from agents import sync
 from agents.models import Agent, AgentInboundNumber, ElevenLabsWorkspace
+from agents.selectors import calcom_event_types
 from agents.services import agent_create_from_template
 from calls.services import call_settings_for
 from contacts.models import Contact
-from integrations.services import integration_connect
+from integrations.services import calcom_set_default_event_type, integration_connect
 from sandbox import demo
 
 EMAIL = "demo@prixagent.local"
@@ -55,6 +56,9 @@ def _connect(account: Account) -> None:
         ("ghl", {"api_key": demo.GHL["token"], "location_id": demo.GHL["location_id"]}),
     ):
         integration_connect(account=account, provider=provider, credentials=credentials, actor="operator")
+    event_types, default = calcom_event_types(account)
+    if event_types and not default:  # the agent books the first event type (30 minutes)
+        calcom_set_default_event_type(account=account, event_type_id=event_types[0]["id"], actor="operator")
 
 
 def _agent(account: Account) -> Agent:
