@@ -86,6 +86,8 @@ def demo_tenant_load(*, record_calls: bool = True) -> DemoTenant:
     settings = call_settings_for(account)
     settings.record_calls = record_calls
     settings.save()
+    # The sandbox's GoHighLevel starts empty too: ids from a previous run point at nothing.
+    Contact.objects.filter(account=account).exclude(ghl_contact_id="").update(ghl_contact_id="")
     for fields in CONTACTS:
         Contact.objects.get_or_create(
             account=account,

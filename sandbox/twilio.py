@@ -212,7 +212,7 @@ class TwilioApp(ProviderApp):
             )
             call["status_callback_event"] = []  # a number's status callback hears only "completed"
             self.calls[call["sid"]] = call
-        CallPlayer(self, call["sid"], {"outcome": "answered", **script}).start()
+        CallPlayer(self, call["sid"], {**self.default_script, "outcome": "answered", **script}).start()
         return {"call_sid": call["sid"]}
 
     def elevenlabs_converse(self, conversation_id: str, call_sid: str, script: dict[str, Any]) -> None:
