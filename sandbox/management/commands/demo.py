@@ -31,7 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--pace", type=float, default=1.0, help="seconds between the steps of a demo call")
         parser.add_argument("--no-serve", action="store_true", help="load the demo and stop (tests)")
 
-    def handle(self, *args: Any, sandbox_port_base: int, host: str, pace: float, no_serve: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, sandbox_port_base: int, host: str, pace: float, no_serve: bool, **options: Any
+    ) -> None:
         if settings.NODE_ENV == "production":
             raise CommandError("the demo is a development tool; it does not run under NODE_ENV=production")
         origin = f"http://localhost:{settings.PORTS['landing']}"
