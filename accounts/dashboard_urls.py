@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
     path("integrations/", include("integrations.dashboard_urls")),
+    path("contacts/", include("contacts.dashboard_urls")),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import PROVIDER_SECRETS, Account, User
+from contacts.phones import country_for_language
 from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,14 @@ def account_signup(*, account_name: str, email: str, password: str, name: str = 
     _check_password(password, User(email=email, name=name))
     try:
         with transaction.atomic():
-            account = Account.objects.create(name=account_name, slug=_unique_slug(account_name), email=email)
+            account = Account.objects.create(
+                name=account_name,
+                slug=_unique_slug(account_name),
+                email=email,
+                # National-format numbers are read in the owner's country: guessed from the
+                # language the owner signs up in (the request's), "US" when there is none.
+                default_country=country_for_language(get_language()),
+            )
             user = User.objects.create_user(email, password, name=name, account=account, role=User.Role.OWNER)
     except IntegrityError:
         # Two sign-ups raced for the same email or slug; the loser gets a clear answer.

@@ -20,6 +20,7 @@ urlpatterns = [
     path("account/", accounts_api.AccountView.as_view(), name="account"),
     path("config/", accounts_api.PublicConfigView.as_view(), name="public-config"),
     path("integrations/", include("integrations.api_urls")),
+    path("contacts/", include("contacts.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
