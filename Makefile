@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench lint format install migrate serve-% sandbox clean
+.PHONY: run test bench lint format install migrate serve-% sandbox worker beat clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ run: migrate
 ## Serve one surface on its own port: make serve-admin, serve-api, serve-client, serve-landing.
 serve-%: migrate
 	$(PY) manage.py serve $*
+
+## Background work with REDIS_URL set: any number of workers (on any machines), one beat.
+worker: migrate
+	$(VENV)/bin/celery -A prixagent.worker worker --loglevel=INFO
+
+beat: migrate
+	$(VENV)/bin/celery -A prixagent.worker beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 ## The whole suite, on PostgreSQL and Redis (DATABASE_URL if it is PostgreSQL, else 127.0.0.1).
 test: install

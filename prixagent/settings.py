@@ -22,6 +22,7 @@ SECRET_KEY = CONFIG.session_secret
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 ROOT_URLCONF = "prixagent.urls"
 WSGI_APPLICATION = "prixagent.wsgi.application"
+ASGI_APPLICATION = "prixagent.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Which surface this process serves ("all", "landing", "client", "admin", "api", "agency"):
@@ -35,6 +36,7 @@ PROVIDER_BASE_URLS = CONFIG.provider_base_urls
 PROVIDER_TIMEOUT_SECONDS = 10
 
 INSTALLED_APPS = [
+    "daphne",  # first: `runserver` (so `make run`) serves ASGI, WebSockets included
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -50,6 +52,9 @@ INSTALLED_APPS = [
     "accounts",
     "integrations",
     "contacts",
+    "webhooks",
+    "billing",
+    "realtime",
 ]
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
@@ -90,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "prixagent.context_processors.realtime",
             ],
         },
     },
@@ -101,7 +107,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded database of `make run`: its directory must exist before the first connect.
     os.makedirs(os.path.dirname(DATABASES["default"]["NAME"]), exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    # Tests: threads (WebSocket consumers, concurrency tests) must not keep connections open past
+    # their work, or the test database cannot be dropped at the end of the run.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if NODE_ENV == "test" else 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Cache, broker ------------------------------------------------------------------------
@@ -116,6 +124,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Live events (realtime/): through Redis between processes, in memory within one.
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    if REDIS_URL
+    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # No broker configured: tasks run in-process, so `make run` needs nothing installed. The test
 # suite also runs tasks in-process unless a test starts real workers (they set
@@ -125,6 +139,9 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or (
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Workers keep Django's LOGGING (request ids, the secret scrubber) instead of Celery's own root
+# logger setup, which would drop the scrubbing filter.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
 # --- Auth, passwords, sessions ------------------------------------------------------------

@@ -19,7 +19,7 @@ PREFIXES = {
     "admin": ("/admin/",),
     "client": ("/app/",),
     "agency": ("/agency/",),
-    "api": ("/api/", "/webhooks/"),
+    "api": ("/api/", "/webhooks/", "/ws/"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from prixagent.config import BASE_DIR
 
@@ -24,4 +25,23 @@ def test_wsgi_stops_with_one_readable_line() -> None:
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2
     assert len(lines) == 1
+    assert lines[0].startswith("PrixAgent configuration error: ENCRYPTION_KEY:")
+
+
+def test_a_celery_worker_stops_with_one_readable_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME", "LANG")}
+    env.update(NODE_ENV="development", ENCRYPTION_KEY="abc", SESSION_SECRET="x" * 50, JWT_SECRET="y" * 50)
+    env.update(JWT_REFRESH_SECRET="z" * 50)
+    celery = str(Path(sys.executable).with_name("celery"))
+    result = subprocess.run(
+        [celery, "-A", "prixagent.worker", "worker", "--pool=solo"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2
+    assert lines == [lines[0]]
     assert lines[0].startswith("PrixAgent configuration error: ENCRYPTION_KEY:")

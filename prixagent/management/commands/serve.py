@@ -28,4 +28,11 @@ class Command(BaseCommand):
         os.environ["PRIXAGENT_SURFACE"] = surface
         settings.SURFACE = surface
         self.stdout.write(f"Serving {surface} on http://{host}:{port}/")
+        # No broker: periodic work (outbox relay, syncs, the dialer tick) runs in this process.
+        # With the autoreloader, only the child that serves requests runs it.
+        if not settings.REDIS_URL and (noreload or os.environ.get("RUN_MAIN") == "true"):
+            from prixagent.periodic import InProcessScheduler
+
+            InProcessScheduler().start()
+            self.stdout.write("No REDIS_URL: background tasks run in this process.")
         call_command("runserver", f"{host}:{port}", use_reloader=not noreload)
