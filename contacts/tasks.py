@@ -14,7 +14,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connection
 
+from contacts import ghl_sync as sync  # also registers the GoHighLevel outbox handlers
 from contacts import imports
+from prixagent import periodic
 
 
 @shared_task(name="contacts.import_run", acks_late=True)
@@ -52,17 +54,18 @@ def _run_and_close(task: Any, args: tuple[Any, ...]) -> None:
 
 @shared_task(name="contacts.ghl_sync", acks_late=True)
 def ghl_sync(account_id: str) -> None:
-    from contacts import ghl_sync as sync
-
     sync.ghl_sync_run(account_id=account_id)
 
 
 @shared_task(name="contacts.ghl_sync_all")
 def ghl_sync_all() -> int:
     """Periodic: queue a sync for every account with a working GoHighLevel connection."""
-    from contacts import ghl_sync as sync
-
     due = sync.ghl_sync_due_accounts()
     for account_id in due:
         run_in_background(ghl_sync, account_id)
     return len(due)
+
+
+# Resume imports whose worker died, drop abandoned uploads; sync every GoHighLevel account.
+periodic.register("contacts-import-sweep", "contacts.import_sweep", seconds=60)
+periodic.register("contacts-ghl-sync", "contacts.ghl_sync_all", seconds=15 * 60)
