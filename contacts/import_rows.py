@@ -439,7 +439,7 @@ class BatchWriter:
         for name in ("first_name", "last_name", "company", "email"):
             if getattr(row, name):
                 values[name] = getattr(row, name)
-        if row.zone:
+        if row.zone and row.zone != current["time_zone"]:
             values["time_zone"], values["time_zone_source"] = row.zone, Contact.TimeZoneSource.RECORD
         if row.custom:
             values["custom_fields"] = {**(current["custom_fields"] or {}), **row.custom}
