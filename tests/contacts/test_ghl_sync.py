@@ -77,7 +77,10 @@ def test_pulled_contacts_are_matched_by_phone_and_ghl_wins_only_when_newer(
     }
     requests.post(f"{root}/contacts/upsert", json=body, headers=auth, timeout=5)
     requests.post(
-        f"{root}/contacts/upsert", json={**body, "phone": "12", "email": "n@example.com", "firstName": "NoPhone"}, headers=auth, timeout=5
+        f"{root}/contacts/upsert",
+        json={**body, "phone": "12", "email": "n@example.com", "firstName": "NoPhone"},
+        headers=auth,
+        timeout=5,
     )
     local = Contact.objects.create(account=ghl_account, phone="+14155550100", first_name="Local", time_zone="UTC")
     state = ghl_sync.ghl_sync_run(account_id=ghl_account.pk)
