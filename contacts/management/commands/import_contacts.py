@@ -111,6 +111,8 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def _summary(self, job: ImportJob, errors_path: str | None) -> None:
+        if job.status == ImportJob.Status.DONE:
+            self._progress(job)  # the bar at 100 %
         self.stdout.write("")
         if errors_path and job.errors_total:
             with open(errors_path, "w", newline="", encoding="utf-8") as out:
@@ -120,7 +122,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{job.get_status_display()}: {job.rows_read:,} rows read, {job.created:,} created, "
             f"{job.updated:,} updated, {job.skipped:,} skipped, {job.invalid:,} invalid"
-            + (f"; {job.errors_total:,} problems reported" if job.errors_total else "")
+            + (
+                f"; {job.errors_total:,} problem{'s' if job.errors_total != 1 else ''} reported"
+                if job.errors_total
+                else ""
+            )
             + (f" (report: {errors_path})" if errors_path and job.errors_total else "")
         )
         if job.status != ImportJob.Status.DONE:
