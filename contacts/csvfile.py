@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from prixagent.errors import ApplicationError
 
@@ -32,12 +33,12 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(MAX_LINE_BYTES)
 
 BINARY_SIGNATURES = {
-    b"PK\x03\x04": "an Excel workbook or a ZIP archive",
-    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
-    b"%PDF": "a PDF",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
+    b"PK\x03\x04": gettext_noop("an Excel workbook or a ZIP archive"),
+    b"\xd0\xcf\x11\xe0": gettext_noop("an old Excel (.xls) workbook"),
+    b"%PDF": gettext_noop("a PDF"),
+    b"\x89PNG": gettext_noop("a PNG image"),
+    b"\xff\xd8\xff": gettext_noop("a JPEG image"),
+    b"GIF8": gettext_noop("a GIF image"),
 }
 
 

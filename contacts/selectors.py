@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -157,8 +158,15 @@ def contacts_apply_filter(queryset: QuerySet[Contact], flt: ContactFilter) -> Qu
     if flt.q:
         queryset = _search(queryset, flt.q)
     for tag in flt.tags:
-        # Every tag must match (AND); a numeric value is a tag id, anything else a tag name.
-        queryset = queryset.filter(tags__id=int(tag)) if tag.isdigit() else queryset.filter(tags__name__iexact=tag)
+        # Every tag must match (AND); a numeric value is a tag id, anything else a tag name. The tag
+        # is looked up in the contacts' own account (a subquery on its unique index): a join on the
+        # name alone would walk every account's tag of that name.
+        links = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag__account_id=OuterRef("account_id"))
+        if tag.isdigit():
+            links = links.filter(tag_id=int(tag))
+        else:
+            links = links.annotate(tag_lname=Lower("tag__name")).filter(tag_lname=tag.lower())
+        queryset = queryset.filter(Exists(links))
     if flt.do_not_call is not None:
         queryset = queryset.filter(do_not_call=flt.do_not_call)
     if flt.time_zone:
