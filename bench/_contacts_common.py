@@ -65,7 +65,7 @@ def shell(env: dict[str, str], code: str) -> str:
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"), "wsgi_bench:application"]
+    command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"), "_wsgi_contacts:application"]
     command += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60

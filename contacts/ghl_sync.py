@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from contacts import services
-from contacts.models import Contact, DoNotCallEntry, GhlSyncState
+from contacts.models import Contact, DoNotCallEntry, GhlDeletedContact, GhlSyncState
 from contacts.phones import InvalidPhoneNumber, phone_normalize, time_zone_for
 from integrations.providers.base import ProviderError
 from integrations.providers.ghl import GhlContactsClient
@@ -274,6 +274,15 @@ def _apply_page(account: Account, items: list[dict[str, Any]], counts: Counts) -
 
 def _write_page(account: Account, pulled: list[Pulled], counts: Counts) -> None:
     ids = [p.item["id"] for p in pulled]
+    deleted = set(
+        GhlDeletedContact.objects.filter(account=account, ghl_contact_id__in=ids).values_list(
+            "ghl_contact_id", flat=True
+        )
+    )
+    if deleted:
+        counts.skipped += sum(1 for p in pulled if p.item["id"] in deleted)  # deleted here on purpose
+        pulled = [p for p in pulled if p.item["id"] not in deleted]
+        ids = [p.item["id"] for p in pulled]
     by_id = {c.ghl_contact_id: c for c in Contact.objects.filter(account=account, ghl_contact_id__in=ids)}
     by_phone = {c.phone: c for c in Contact.objects.filter(account=account, phone__in=[p.phone for p in pulled])}
     new: dict[str, tuple[Contact, list[str]]] = {}

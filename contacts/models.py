@@ -297,3 +297,19 @@ class GhlSyncState(models.Model):
 
     def __str__(self) -> str:
         return f"GoHighLevel sync of {self.account_id}: {self.status}"
+
+
+class GhlDeletedContact(models.Model):
+    """A GoHighLevel contact deleted here: the pull does not bring it back."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    ghl_contact_id = models.CharField(max_length=64)
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "ghl_contact_id"], name="ghl_deleted_unique_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return self.ghl_contact_id

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
-from contacts.models import Contact, DoNotCallEntry, Tag
+from contacts.models import Contact, DoNotCallEntry, GhlDeletedContact, Tag
 from contacts.phones import InvalidPhoneNumber, phone_normalize, time_zone_for
 from prixagent.errors import ApplicationError
 from prixagent.outbox import outbox_enqueue
@@ -349,8 +349,17 @@ def _sync_dnc(contact: Contact, clean: dict[str, Any], actor: Actor, *, created:
 
 @transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
-    """Delete the contact. Its number stays on the do-not-call list if it was there."""
+    """Delete the contact. Its number stays on the do-not-call list if it was there; a contact
+    that came from GoHighLevel is not pulled back (it stays in GoHighLevel)."""
+    _remember_ghl_deletions(contact.account, Contact.objects.filter(pk=contact.pk))
     contact.delete()
+
+
+def _remember_ghl_deletions(account: Account, contacts: QuerySet[Contact]) -> None:
+    ids = [i for i in contacts.exclude(ghl_contact_id="").values_list("ghl_contact_id", flat=True)]
+    GhlDeletedContact.objects.bulk_create(
+        [GhlDeletedContact(account=account, ghl_contact_id=i) for i in ids], batch_size=1000, ignore_conflicts=True
+    )
 
 
 @transaction.atomic
@@ -383,6 +392,7 @@ def contacts_bulk(*, account: Account, action: str, contacts: QuerySet[Contact],
     scoped = contacts.filter(account=account).order_by()
     ids = list(scoped.values_list("id", flat=True))
     if action == "delete":
+        _remember_ghl_deletions(account, Contact.objects.filter(account=account, id__in=ids))
         deleted, _per_model = Contact.objects.filter(account=account, id__in=ids).delete()
         return len(ids) if deleted else 0
     names = tag_names_clean(tags)

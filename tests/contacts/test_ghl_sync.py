@@ -98,6 +98,17 @@ def test_pulled_contacts_are_matched_by_phone_and_ghl_wins_only_when_newer(
     assert Contact.objects.get(pk=local.pk).first_name == "Mine"
 
 
+def test_a_contact_deleted_here_is_not_pulled_back(
+    ghl_account: Account, ghl_location: dict[str, str], provider_sandbox: Any
+) -> None:
+    (remote_id,) = provider_sandbox.ghl.create_contacts(ghl_location["location_id"], 1)
+    ghl_sync.ghl_sync_run(account_id=ghl_account.pk)
+    services.contact_delete(contact=Contact.objects.get(account=ghl_account, ghl_contact_id=remote_id))
+    GhlSyncState.objects.filter(account=ghl_account).update(pulled_until=None)  # a full pull again
+    state = ghl_sync.ghl_sync_run(account_id=ghl_account.pk)
+    assert (state.created, state.skipped) == (0, 1) and not Contact.objects.filter(account=ghl_account).exists()
+
+
 # --- push -------------------------------------------------------------------------------------------
 
 
