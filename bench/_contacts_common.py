@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import requests
@@ -81,7 +82,33 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subproce
     raise SystemExit("gunicorn did not answer")
 
 
-def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 8, connections: int = 8) -> float:
+def server_cpu_seconds(master: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) used so far by a gunicorn master's workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master.pid:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wrk_with_cpu(
+    server: subprocess.Popen[bytes], url: str, headers: dict[str, str] | None = None, seconds: int = 8
+) -> tuple[float, float]:
+    """(requests/s, server CPU ms per request): the second does not depend on what else the
+    machine is doing, the first does."""
+    before = server_cpu_seconds(server)
+    rps, requests_done = wrk(url, headers, seconds=seconds, with_count=True)
+    return rps, (server_cpu_seconds(server) - before) * 1000 / max(requests_done, 1)
+
+
+def wrk(
+    url: str, headers: dict[str, str] | None = None, seconds: int = 8, connections: int = 8, with_count: bool = False
+) -> Any:
     """Requests per second measured by wrk (one thread: the machine's cores belong to the server)."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
@@ -89,7 +116,8 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 8, conne
     out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
     if "Non-2xx" in out:
         raise SystemExit(f"wrk saw errors for {url}:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return (rps, int(re.search(r"(\d+) requests in", out).group(1))) if with_count else rps
 
 
 def stop(process: subprocess.Popen[bytes] | None) -> None:

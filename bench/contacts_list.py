@@ -7,6 +7,7 @@ tagged), written with COPY.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -27,6 +28,7 @@ from _contacts_common import (  # noqa: E402
     start_gunicorn,
     stop,
     wrk,
+    wrk_with_cpu,
 )
 
 DB_NAME = "prixagent_bench_contacts_list"
@@ -132,22 +134,26 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {token}"}
         urls = {
             "bare Django JSON view": (f"{base}/bench/bare/", {}),
+            "GET /api/v1/me/ (reference)": (f"{base}/api/v1/me/", auth),
             "GET /api/v1/contacts/": (f"{base}/api/v1/contacts/", auth),
             "GET /api/v1/contacts/?q=garc": (f"{base}/api/v1/contacts/?q=garc", auth),
             "GET /api/v1/contacts/?tag=vip": (f"{base}/api/v1/contacts/?tag=vip", auth),
         }
         for url, headers in urls.values():
             wrk(url, headers, seconds=2)  # warm-up: connections, caches
-        results: dict[str, list[float]] = {name: [] for name in urls}
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
         for _ in range(ROUNDS):
             for name, (url, headers) in urls.items():
-                results[name].append(wrk(url, headers))
-        bare = statistics.median(results["bare Django JSON view"])
+                results[name].append(wrk_with_cpu(server, url, headers))
+        bare_rps = statistics.median(r for r, _c in results["bare Django JSON view"])
+        bare_cpu = statistics.median(c for _r, c in results["bare Django JSON view"])
         print(f"100,000 contacts over {ACCOUNTS} accounts; 50 a page; gunicorn 2 workers; wrk 1 thread, 8 connections")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
         for name, values in results.items():
-            rps = statistics.median(values)
-            ratio = "" if name.startswith("bare") else f"   ratio to bare {rps / bare:5.2f}"
-            print(f"{name:<32}: {rps:8.0f} req/s{ratio}")
+            rps = statistics.median(r for r, _c in values)
+            cpu = statistics.median(c for _r, c in values)
+            ratio = "" if name.startswith("bare") else f"  ratio {rps / bare_rps:4.2f}  (by CPU: {bare_cpu / cpu:4.2f})"
+            print(f"{name:<30}: {rps:7.0f} req/s, {cpu:5.2f} ms CPU/request{ratio}")
         print(f"queries per request (plain, search, tag): {queries} (target: at most 4)")
     finally:
         stop(server)
