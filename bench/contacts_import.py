@@ -39,7 +39,7 @@ from _contacts_common import (  # noqa: E402
 
 DB_NAME = "prixagent_bench_contacts_import"
 ROWS = 100_000
-ROUNDS = 2
+ROUNDS = 3
 BIG_FILE_BYTES = 100 * 1024 * 1024
 AREAS = ["212", "305", "312", "415", "512", "617", "702", "713", "818", "917", "646", "718", "347"]
 FORMATS = ["({a}) 555-{n:04d}", "+1 {a} 555 {n:04d}", "{a}.555.{n:04d}", "1-{a}-555-{n:04d}"]

@@ -283,7 +283,8 @@ def _write_page(account: Account, pulled: list[Pulled], counts: Counts) -> None:
         counts.skipped += sum(1 for p in pulled if p.item["id"] in deleted)  # deleted here on purpose
         pulled = [p for p in pulled if p.item["id"] not in deleted]
         ids = [p.item["id"] for p in pulled]
-    by_id = {c.ghl_contact_id: c for c in Contact.objects.filter(account=account, ghl_contact_id__in=ids)}
+    linked = Contact.objects.filter(account=account, ghl_contact_id__in=ids).exclude(ghl_contact_id="")
+    by_id = {c.ghl_contact_id: c for c in linked}  # the exclude lets the partial index serve
     by_phone = {c.phone: c for c in Contact.objects.filter(account=account, phone__in=[p.phone for p in pulled])}
     new: dict[str, tuple[Contact, list[str]]] = {}
     tags_for: list[tuple[Contact, list[str]]] = []

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -245,27 +247,83 @@ def _claim(job_id: str | uuid.UUID, token: uuid.UUID) -> ImportJob | None:
 def _run(job: ImportJob, token: uuid.UUID, batch_size: int, progress: Callable[[ImportJob], None] | None) -> None:
     account = job.account
     parser = RowParser(job, account)
-    writer = BatchWriter(job, account)
     records = iter_records(
         _path(job), encoding=job.encoding, delimiter=job.delimiter, offset=job.bytes_done, first_row=job.next_row
     )
-    batch = Batch([], [], end_offset=job.bytes_done, next_row=job.next_row)
-    for record in records:
-        row, problems = parser.parse(record)
-        batch.end_offset, batch.next_row = record.end_offset, record.number + 1
-        if row is None and not problems:
-            continue  # a blank line
-        batch.records += 1
-        batch.problems.extend(problems)
-        if row is None:
-            batch.invalid += 1
-        else:
-            batch.rows.append(row)
-        if batch.records >= batch_size:
-            _commit(job, token, writer, batch, progress)
-            batch = Batch([], [], end_offset=batch.end_offset, next_row=batch.next_row)
-    _commit(job, token, writer, batch, progress)
+    with BatchCommitter(job, token, BatchWriter(job, account), progress) as committer:
+        batch = Batch([], [], end_offset=job.bytes_done, next_row=job.next_row)
+        for record in records:
+            row, problems = parser.parse(record)
+            batch.end_offset, batch.next_row = record.end_offset, record.number + 1
+            if row is None and not problems:
+                continue  # a blank line
+            batch.records += 1
+            batch.problems.extend(problems)
+            if row is None:
+                batch.invalid += 1
+            else:
+                batch.rows.append(row)
+            if batch.records >= batch_size:
+                committer.submit(batch)
+                batch = Batch([], [], end_offset=batch.end_offset, next_row=batch.next_row)
+        committer.submit(batch)
     _finish(job, token)
+
+
+class BatchCommitter:
+    """Commits batches in order; on PostgreSQL in a thread of its own, so the next batch is parsed
+    (Python, one core) while the database writes this one (PostgreSQL, the other core), as a
+    single COPY streaming while its rows are parsed would.
+
+    At most one batch waits while another is written, so memory stays at a few batches. The
+    thread has its own database connection, so it is used only outside a transaction (a Celery
+    worker, a command); inside one (the test suite's) batches are committed in line. An error in
+    the thread stops the run at the next batch.
+    """
+
+    def __init__(
+        self, job: ImportJob, token: uuid.UUID, writer: BatchWriter, progress: Callable[[ImportJob], None] | None
+    ) -> None:
+        self.commit = lambda batch: _commit(job, token, writer, batch, progress)
+        self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name=f"import-{job.pk}", daemon=True)
+
+    def __enter__(self) -> BatchCommitter:
+        if self.threaded:
+            self.thread.start()
+        return self
+
+    def submit(self, batch: Batch) -> None:
+        if not self.threaded:
+            self.commit(batch)
+            return
+        self._raise()
+        self.queue.put(batch)
+
+    def _work(self) -> None:
+        try:
+            while (batch := self.queue.get()) is not None:
+                if self.error is None:
+                    self.commit(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to the parsing thread, which raises it
+            self.error = exc
+            while self.queue.get() is not None:  # let the parser finish its puts and leave
+                pass
+        finally:
+            connection.close()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.threaded:
+            self.queue.put(None)
+            self.thread.join()
+        if exc is None:
+            self._raise()
 
 
 def _lock(job: ImportJob, token: uuid.UUID) -> int:

@@ -49,7 +49,8 @@ class Contact(models.Model):
         GRANTED = "granted", _("Granted")
         REVOKED = "revoked", _("Revoked")
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="contacts")
+    # Indexed by (account, id) and (account, phone), which lead with it.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="contacts", db_index=False)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
@@ -102,13 +103,20 @@ class Contact(models.Model):
     )
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        # Newest first is id order (ids come from a sequence): one index serves every list.
+        ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["account", "phone"], name="contact_phone_unique_per_account")]
+        # Every index is paid for by each imported row, so only what a query uses: the account's
+        # list (account, id) also serves as the account index; the rarely-set columns get
+        # partial indexes.
         indexes = [
-            models.Index(fields=["account", "-created_at", "-id"], name="contact_account_created"),
             models.Index(fields=["account", "id"], name="contact_account_id"),
-            models.Index(fields=["account", "ghl_contact_id"], name="contact_account_ghl"),
-            models.Index(fields=["account", "do_not_call"], name="contact_account_dnc"),
+            models.Index(
+                fields=["account", "ghl_contact_id"],
+                name="contact_account_ghl",
+                condition=~models.Q(ghl_contact_id=""),
+            ),
+            models.Index(fields=["account"], name="contact_account_dnc", condition=models.Q(do_not_call=True)),
             models.Index(
                 fields=["account"], name="contact_ghl_push_pending", condition=models.Q(ghl_push_pending=True)
             ),

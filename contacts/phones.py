@@ -48,6 +48,12 @@ class ZoneGuess:
 
 def time_zone_for(e164: str, fallback: str) -> ZoneGuess:
     """The IANA zone of an E.164 number when it has exactly one, else `fallback`."""
+    zone = single_zone(e164)
+    return ZoneGuess(zone, True) if zone else ZoneGuess(fallback, False)
+
+
+def single_zone(e164: str) -> str:
+    """The one IANA zone of an E.164 number, or "" when it has none or several."""
     # libphonenumber's time-zone table is keyed by at most TIMEZONE_LONGEST_PREFIX digits
     # (country code included), so every number sharing those first digits gets the same
     # answer: caching on them turns a 13 µs lookup into a dictionary hit in a large import.
@@ -57,7 +63,7 @@ def time_zone_for(e164: str, fallback: str) -> ZoneGuess:
         zone = _zone_of(e164)
         if len(_ZONE_CACHE) < ZONE_CACHE_SIZE:
             _ZONE_CACHE[prefix] = zone
-    return ZoneGuess(zone, True) if zone else ZoneGuess(fallback, False)
+    return zone
 
 
 ZONE_CACHE_SIZE = 200_000

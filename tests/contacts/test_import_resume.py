@@ -167,3 +167,22 @@ def test_the_import_command_killed_mid_import_resumes_with_resume(
     call_command("import_contacts", "--account", alice_account.slug, "--resume", str(job.pk), stdout=out)
     assert "Resuming big.csv from row" in out.getvalue() and "Done:" in out.getvalue()
     assert_complete(alice_account, job, valid, invalid)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_the_committing_thread_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread that commits batches while the next is parsed hands its error back and stops."""
+    committed_batches: list[int] = []
+
+    def failing_commit(job: Any, token: Any, writer: Any, batch: Any, progress: Any) -> None:
+        committed_batches.append(batch.records)
+        if len(committed_batches) == 2:
+            raise imports.LeaseLost
+
+    monkeypatch.setattr(imports, "_commit", failing_commit)
+    committer = imports.BatchCommitter(ImportJob(), None, None, None)
+    assert committer.threaded  # outside a transaction, on PostgreSQL
+    with pytest.raises(imports.LeaseLost), committer:
+        for n in range(10):
+            committer.submit(imports.Batch([], [], records=n))
+    assert committed_batches == [0, 1] and not committer.thread.is_alive()
