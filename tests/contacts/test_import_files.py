@@ -403,3 +403,12 @@ def test_line_positions_are_byte_offsets(tmp_path: Path) -> None:
         lines = LineSource(stream, "utf-8")
         first = next(lines)
         assert lines.position == len(first.encode())
+
+
+def test_cells_with_tabs_newlines_and_backslashes_survive_copy(alice_account: Account) -> None:
+    tricky = {"Company": "Tab\there", "Notes": "line one\nline two\r\nend", "Path": "C:\\new\\N", "Null": "\\N"}
+    rows = [["Phone", *tricky], ["+14155550100", *tricky.values()]]
+    job = run_import(alice_account, csv_bytes(rows))
+    contact = Contact.objects.get(account=alice_account)
+    assert job.created == 1 and contact.company == "Tab\there"
+    assert contact.custom_fields == {"Notes": "line one\nline two\r\nend", "Path": "C:\\new\\N", "Null": "\\N"}
