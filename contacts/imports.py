@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ MAX_ATTEMPTS = 5
 QUEUE_GRACE = timedelta(minutes=10)  # a queued job nobody picked up is queued again after this
 ABANDONED_AFTER = timedelta(days=1)  # an upload never started is deleted after this
 CHUNK = 1024 * 1024
+SWITCH_INTERVAL = 0.0005  # seconds; see BatchCommitter
 
 
 class LeaseLost(Exception):
@@ -294,6 +296,11 @@ class BatchCommitter:
 
     def __enter__(self) -> BatchCommitter:
         if self.threaded:
+            # The committing thread mostly waits on PostgreSQL, but psycopg steps each wait in
+            # Python: every step needs the GIL back from the busy parsing thread, which by default
+            # keeps it up to 5 ms. A short switch interval lets the database calls go on promptly.
+            self.switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL)
             self.thread.start()
         return self
 
@@ -324,6 +331,7 @@ class BatchCommitter:
         if self.threaded:
             self.queue.put(None)
             self.thread.join()
+            sys.setswitchinterval(self.switch_interval)
         if exc is None:
             self._raise()
 
