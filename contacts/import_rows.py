@@ -19,7 +19,6 @@ from typing import Any
 
 import phonenumbers
 from django.db import IntegrityError, connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +37,7 @@ NO = {"no", "n", "false", "0", "revoked", "opt out", "opt-out"}
 UNKNOWN = {"unknown", "desconocido", "?"}
 LIMITS = {"first_name": 100, "last_name": 100, "company": 200, "reason": 255}
 RACE_RETRIES = 3
+SMALL_DNC_LIST = 2000  # entries: below this a batch reads the account's whole list at once
 
 
 @dataclass(slots=True)
@@ -291,20 +291,39 @@ class BatchWriter:
         self.consent_source = _("CSV import: %(file)s") % {"file": job.file_name}
         self.consent_source = self.consent_source[:100]
         self.line = CopyLine(account, self.consent_source, self.push_pending)
+        # Insert without looking up existing numbers first, as long as none turns up (PostgreSQL:
+        # a failed COPY costs little and rolls back to its savepoint).
+        self.optimistic = self.postgres
 
-    def _any(self, phones: list[str]) -> Any:
-        """The numbers as one array parameter on PostgreSQL: `IN (%s, %s, …)` with 5,000
-        placeholders costs more to build and bind than the lookup itself."""
-        return RawSQL("SELECT unnest(%s::text[])", [phones]) if self.postgres else phones
+    def _rows_with(self, table: str, columns: tuple[str, ...], phones: list[str]) -> list[dict[str, Any]]:
+        """The account's rows of `table` (contacts or do-not-call entries) with one of `phones`.
+
+        On PostgreSQL one probe of the (account, phone) unique index per number (a LATERAL
+        lookup): statistics go stale while an import fills a new account, and a planner that
+        believes the account small would scan all of its rows for every batch instead.
+        """
+        if not self.postgres:
+            model = Contact if table == Contact._meta.db_table else DoNotCallEntry
+            return list(model.objects.filter(account=self.account, phone__in=phones).values(*columns))
+        select = ", ".join(f"t.{c}" for c in columns)
+        sql = (
+            f"SELECT {select} FROM unnest(%s::text[]) AS x (phone) CROSS JOIN LATERAL "  # noqa: S608 - constant names
+            f"(SELECT * FROM {table} WHERE account_id = %s AND phone = x.phone LIMIT 1) AS t"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [phones, self.account.pk])
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     def write(self, rows: list[Row]) -> Counts:
         for attempt in range(RACE_RETRIES):
             try:
-                with transaction.atomic():
+                with transaction.atomic(), connection.wrap_database_errors:
                     if self.job.kind == ImportJob.Kind.DNC:
                         return self._write_dnc(rows)
                     return self._write_contacts(rows)
             except IntegrityError:
+                # Another writer created one of these numbers between our look-up and our insert
+                # (or the optimistic insert below met one): the batch is rolled back and done again.
                 if attempt == RACE_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
@@ -314,14 +333,30 @@ class BatchWriter:
     def _write_contacts(self, rows: list[Row]) -> Counts:
         unique, extra, dropped = merge_duplicates(rows, self.policy)
         phones = [r.phone for r in unique]
-        current = Contact.objects.filter(account=self.account, phone__in=self._any(phones))
-        existing = {c["phone"]: c for c in current.values("id", "phone", *UPDATE_FIELDS)}
         listed = self._listed(phones)
         now = timezone.now()
-        new = [r for r in unique if r.phone not in existing]
-        counts = Counts(created=len(new), skipped=dropped)
-        # Later occurrences of a phone count as updates (they changed the row) or skips.
+        counts = Counts(skipped=dropped)
+        # Later occurrences of a phone in the batch count as updates (they changed the row) or skips.
         counts.updated += sum(extra.values()) - dropped
+        if self.optimistic:
+            # A new list into a new account: every number is new until one is not. Insert without
+            # looking first; the unique constraint says otherwise, and from then on this job looks.
+            try:
+                with transaction.atomic(), connection.wrap_database_errors:
+                    created_ids = self._insert(unique, listed, now)
+                    self._link_tags(unique, created_ids, {})
+            except IntegrityError:
+                self.optimistic = False
+            else:
+                counts.created = len(unique)
+                self._add_to_dnc([r for r in unique if r.dnc and r.phone not in listed], now)
+                return counts
+        existing = {c["phone"]: c for c in self._rows_with(Contact._meta.db_table, EXISTING_COLUMNS, phones)}
+        for current in existing.values():
+            if isinstance(current["custom_fields"], str):  # raw SQL hands jsonb back as text
+                current["custom_fields"] = json.loads(current["custom_fields"])
+        new = [r for r in unique if r.phone not in existing]
+        counts.created = len(new)
         created_ids = self._insert(new, listed, now)
         updated = self._update([r for r in unique if r.phone in existing], existing, listed, now, counts)
         self._link_tags(new, created_ids, updated)
@@ -329,8 +364,15 @@ class BatchWriter:
         return counts
 
     def _listed(self, phones: list[str]) -> dict[str, DoNotCallEntry]:
-        entries = DoNotCallEntry.objects.filter(account=self.account, phone__in=self._any(phones))
-        return {e.phone: e for e in entries.only("phone", "reason", "created_at")}
+        """The batch's numbers that are on the do-not-call list. A short list is read whole (one
+        query); a long one is probed number by number."""
+        table, columns = DoNotCallEntry._meta.db_table, ("phone", "reason", "created_at")
+        entries = DoNotCallEntry.objects.filter(account=self.account).values(*columns)[: SMALL_DNC_LIST + 1]
+        rows = list(entries) if self.postgres else []
+        if not self.postgres or len(rows) > SMALL_DNC_LIST:
+            rows = self._rows_with(table, columns, phones)
+        wanted = set(phones)
+        return {r["phone"]: DoNotCallEntry(account=self.account, **r) for r in rows if r["phone"] in wanted}
 
     def _zone(self, row: Row) -> tuple[str, str]:
         if row.zone:
@@ -523,11 +565,7 @@ class BatchWriter:
     def _write_dnc(self, rows: list[Row]) -> Counts:
         unique, extra, _dropped = merge_duplicates(rows, ImportJob.Policy.SKIP)
         phones = [r.phone for r in unique]
-        already = set(
-            DoNotCallEntry.objects.filter(account=self.account, phone__in=self._any(phones)).values_list(
-                "phone", flat=True
-            )
-        )
+        already = {r["phone"] for r in self._rows_with(DoNotCallEntry._meta.db_table, ("phone",), phones)}
         now = timezone.now()
         entries = [
             DoNotCallEntry(
@@ -571,6 +609,8 @@ UPDATE_FIELDS = [
     "ghl_push_pending",
     "updated_at",
 ]
+
+EXISTING_COLUMNS = ("id", "phone", *UPDATE_FIELDS)
 
 COPY_CONTACTS = (
     "COPY contacts_contact (account_id, first_name, last_name, company, phone, email, time_zone,"
