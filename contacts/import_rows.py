@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,6 +141,22 @@ class RowParser:
             elif target:
                 self.fields[target] = index
         self.phone_index = self.fields["phone"]
+        # One handler per mapped column, chosen once: `parse` runs for every row of the file.
+        self.handlers = [(index, self._handler(name)) for name, index in self.fields.items() if name != "phone"]
+
+    def _handler(self, name: str) -> Callable[[Row, str, int, list[Problem]], None]:
+        if name in LIMITS:
+            limit = LIMITS[name]
+
+            def text(row: Row, value: str, index: int, problems: list[Problem]) -> None:
+                if len(value) > limit:
+                    message = _("At most %(n)d characters.") % {"n": limit}
+                    problems.append(Problem(row.number, self.header[index], value[:200], message))
+                else:
+                    setattr(row, name, value)
+
+            return text
+        return lambda row, value, index, problems: self._apply(row, name, value, index, problems)
 
     def parse(self, record: Record) -> tuple[Row | None, list[Problem]]:
         """(row, problems). (None, []) for a blank line; (None, [problems]) for a refused row."""
@@ -148,22 +165,24 @@ class RowParser:
             return None, [Problem(record.number, "", "", record.problem)]
         if not any(cells):
             return None, []
-        refused = self._shape_problem(record.number, cells)
-        if refused:
-            return None, [refused]
-        phone_raw = unneutralise(cells[self.phone_index].strip()) if self.phone_index < len(cells) else ""
-        phone, reason = self._phone(phone_raw)
+        count = len(cells)
+        if count > self.width or max(map(len, cells)) > MAX_CELL:
+            refused = self._shape_problem(record.number, cells)
+            if refused:
+                return None, [refused]
+        phone_raw = cells[self.phone_index].strip() if self.phone_index < count else ""
+        phone, reason = self._phone(unneutralise(phone_raw) if phone_raw[:1] == "'" else phone_raw)
         if not phone:
             return None, [Problem(record.number, self.header[self.phone_index], phone_raw[:200], reason)]
         row = Row(record.number, phone)
         problems: list[Problem] = []
-        for name, index in self.fields.items():
-            if name != "phone" and index < len(cells) and cells[index]:
-                self._apply(row, name, unneutralise(cells[index].strip()), index, problems)
+        for index, handler in self.handlers:
+            if index < count and (value := cells[index].strip()):
+                handler(row, unneutralise(value) if value[0] == "'" else value, index, problems)
         for index, key in self.custom:
-            if index < len(cells) and (value := unneutralise(cells[index].strip())):
-                row.custom[key] = value
-        if any(p.rejects for p in problems):
+            if index < count and (value := cells[index].strip()):
+                row.custom[key] = unneutralise(value) if value[0] == "'" else value
+        if problems and any(p.rejects for p in problems):
             return None, problems
         if self.line is not None and not row.dnc:
             row.line = self.line(row)
@@ -206,8 +225,6 @@ class RowParser:
         if name in LIMITS and len(value) > LIMITS[name]:
             message = _("At most %(n)d characters.") % {"n": LIMITS[name]}
             problems.append(Problem(row.number, column, value[:200], message))
-        elif name in ("first_name", "last_name", "company", "reason"):
-            setattr(row, name, value)
         elif name == "full_name":
             first, _sep, last = " ".join(value.split()).partition(" ")
             row.first_name, row.last_name = first[:100], last[:100]

@@ -50,6 +50,7 @@ QUEUE_GRACE = timedelta(minutes=10)  # a queued job nobody picked up is queued a
 ABANDONED_AFTER = timedelta(days=1)  # an upload never started is deleted after this
 CHUNK = 1024 * 1024
 SWITCH_INTERVAL = 0.0005  # seconds; see BatchCommitter
+QUEUED_BATCHES = 3
 
 
 class LeaseLost(Exception):
@@ -279,7 +280,8 @@ class BatchCommitter:
     (Python, one core) while the database writes this one (PostgreSQL, the other core), as a
     single COPY streaming while its rows are parsed would.
 
-    At most one batch waits while another is written, so memory stays at a few batches. The
+    At most QUEUED_BATCHES wait while another is written (enough to absorb a slow batch, e.g. one
+    that flushes the search index's pending list), so memory stays at a few batches. The
     thread has its own database connection, so it is used only outside a transaction (a Celery
     worker, a command); inside one (the test suite's) batches are committed in line. An error in
     the thread stops the run at the next batch.
@@ -290,7 +292,7 @@ class BatchCommitter:
     ) -> None:
         self.commit = lambda batch: _commit(job, token, writer, batch, progress)
         self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUED_BATCHES)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._work, name=f"import-{job.pk}", daemon=True)
 
