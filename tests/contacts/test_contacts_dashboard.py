@@ -256,3 +256,14 @@ def test_charlie_gets_404_on_alices_pages(charlie: User, alice_account: Account)
     assert "+14155550100" not in client.get(PAGE).content.decode()
     export = b"".join(client.get(f"{PAGE}export.csv").streaming_content).decode()
     assert "+1415555" not in export
+
+
+def test_the_pages_speak_spanish(alice: User, alice_account: Account) -> None:
+    client = web(alice)
+    client.cookies["django_language"] = "es"
+    html = client.get(PAGE).content.decode()
+    assert "Contactos" in html and "Importar CSV" in html and "Lista de no llamar" in html
+    r = client.post(f"{PAGE}imports/", {"file": SimpleUploadedFile("x.csv", b"Nombre,Tel\n"), "kind": "contacts"})
+    assert "El archivo tiene la fila de encabezado pero ningún contacto debajo." in r.content.decode()
+    html = client.get(f"{PAGE}imports/").content.decode()
+    assert "Importar desde un archivo CSV" in html and "Subir y continuar" in html
