@@ -40,7 +40,9 @@ test: install
 	$(PY) -m ruff check .
 	NODE_ENV=test $(PY) -m pytest
 
+## Benchmarks (figures, no pass/fail). The API stack bench loads HTTP with wrk.
 bench: install
+	@command -v wrk >/dev/null || echo "make bench: wrk is not installed (apt-get install wrk); bench/api_stack.py will be skipped"
 	NODE_ENV=test $(PY) bench/run.py
 
 ## Fake Twilio/ElevenLabs/GHL/Cal.com/PayPal on 127.0.0.1 with demo credentials.

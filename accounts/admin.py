@@ -4,7 +4,10 @@ Rules this module keeps:
 - Secrets are write-only: an account's credential columns are never form fields (the field is
   not editable) and the change page shows only `Account.secret_hint` ("••••abcd").
 - Status changes go through `accounts.services.account_set_status` (the actions), never a form.
-- Only platform staff who belong to no tenant get in; login attempts are rate limited.
+- Only platform staff who belong to no tenant get in; login attempts are rate limited; the
+  second factor (accounts.mfa) is asked before any admin page.
+- An account saved here writes only the columns the form changed, so a stale page can never
+  put back credentials that a connect or a key rotation replaced meanwhile.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 
-from accounts.models import PROVIDER_SECRETS, Account, User
-from accounts.services import StatusChange, account_set_status
+from accounts.mfa import mfa_satisfied
+from accounts.models import PROVIDER_SECRETS, Account, AuditEvent, Invitation, User
+from accounts.services import StatusChange, account_set_status, audit_record
 from prixagent.errors import ApplicationError
 from prixagent.throttling import login_attempt
 
@@ -59,13 +67,26 @@ class PlatformAdminLoginForm(AdminAuthenticationForm):
 
 
 def _platform_staff_only(request: HttpRequest) -> bool:
-    # Also guards sessions opened elsewhere (the dashboard login): a tenant user is never in.
-    return _is_platform_staff(request.user)
+    # Also guards sessions opened elsewhere (the dashboard login): a tenant user is never in,
+    # and staff are in only after their second factor (when it is required).
+    return _is_platform_staff(request.user) and mfa_satisfied(request)
+
+
+_password_login = admin.site.login
+
+
+def _login_then_second_factor(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """Staff who passed the password but not the second factor go to `/admin/mfa/`."""
+    if _is_platform_staff(request.user) and not mfa_satisfied(request):
+        next_url = request.GET.get("next") or reverse("admin:index")
+        return redirect(f"{reverse('admin_mfa_verify')}?{urlencode({'next': next_url})}")
+    return _password_login(request, extra_context)
 
 
 admin.site.login_form = PlatformAdminLoginForm
-# An instance attribute, so it is called as has_permission(request) without binding.
+# Instance attributes, so they are called as has_permission(request) without binding.
 admin.site.has_permission = _platform_staff_only
+admin.site.login = _login_then_second_factor
 
 
 # --- Accounts ----------------------------------------------------------------------------
@@ -180,6 +201,19 @@ class AccountAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return super().get_queryset(request).annotate(user_count=Count("users"))
 
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only what the operator changed: a full-row save from a page loaded minutes ago
+        # would write back the credential ciphertexts it read then.
+        fields = [name for name in form.changed_data if name in {f.name for f in Account._meta.concrete_fields}]
+        if fields:
+            obj.save(update_fields=[*fields, "updated_at"])
+            audit_record(
+                account=obj, actor=request.user, action=AuditEvent.Action.ACCOUNT_UPDATED, details={"fields": fields}
+            )
+
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Accounts are cancelled, not bulk-deleted; the change page keeps a delete button.
         actions = super().get_actions(request)
@@ -292,3 +326,58 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+
+# --- Invitations and the audit trail ---------------------------------------------------------
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are made by the tenant's owners and admins; the operator can revoke."""
+
+    list_display = ("email", "account", "role", "state", "invited_by", "created_at", "expires_at")
+    list_filter = ("role", "created_at")
+    list_select_related = ("account", "invited_by")
+    search_fields = ("email", "account__name", "account__slug")
+    date_hierarchy = "created_at"
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        for invitation in queryset.filter(accepted_at=None, revoked_at=None):
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit_record(
+                account=invitation.account,
+                actor=request.user,
+                action=AuditEvent.Action.INVITATION_REVOKED,
+                target=invitation.email,
+            )
+        self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The tenants' audit trails, read-only (they never hold a secret)."""
+
+    list_display = ("created_at", "account", "actor_label", "action", "target", "ip")
+    list_filter = ("action", "created_at")
+    list_select_related = ("account",)
+    search_fields = ("account__name", "account__slug", "actor_label", "target")
+    date_hierarchy = "created_at"
+    readonly_fields = ("account", "actor", "actor_label", "action", "target", "details", "ip", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

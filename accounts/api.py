@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.request import Request
@@ -12,46 +13,45 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts import services
-from accounts.models import User
+from accounts import members, services
+from accounts.models import AuditEvent, Invitation, User
 from accounts.serializers import (
     AccountSerializer,
+    AuditEventSerializer,
+    DetailSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
     LogoutSerializer,
-    MemberCreateSerializer,
     MeSerializer,
-    RegisterResponseSerializer,
     RegisterSerializer,
     UserSerializer,
 )
-from accounts.tokens import RefreshToken
 from prixagent.tenancy import TENANT_PERMISSIONS, TenantScopedMixin
 from prixagent.throttling import LoginAttemptThrottle, PlatformRateThrottle, SignupAttemptThrottle
 
-
-def token_pair(user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+SIGNUP_ACCEPTED = _(
+    "Check your inbox: we sent a link to confirm this address (or, if it already has a PrixAgent "
+    "login, a reminder of how to log in)."
+)
 
 
 class RegisterView(generics.GenericAPIView):
-    """Sign up a business: creates the account, its owner, and returns tokens."""
+    """Sign up a business. The answer is the same whether or not the email already has a
+    login (no oracle): a new address gets its account and a confirmation link, a known one a
+    reminder. Then log in with `auth/token/`; providers can be connected once the email is
+    confirmed."""
 
     serializer_class = RegisterSerializer
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [PlatformRateThrottle, SignupAttemptThrottle]
 
-    @extend_schema(responses={201: RegisterResponseSerializer})
+    @extend_schema(responses={202: DetailSerializer})
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = serializer.save()
-        body = {
-            "user": UserSerializer(user).data,
-            "account": AccountSerializer(user.account).data,
-            **token_pair(user),
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        services.account_signup(**serializer.validated_data)
+        return Response({"detail": str(SIGNUP_ACCEPTED)}, status=status.HTTP_202_ACCEPTED)
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):
@@ -65,11 +65,15 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
 
 
 class LogoutView(generics.GenericAPIView):
-    """Revoke a refresh token. Access tokens expire on their own (JWT_EXPIRES_IN)."""
+    """Revoke a refresh token. Access tokens expire on their own (JWT_EXPIRES_IN); to end
+    them too, use `me/logout-everywhere/`."""
 
     serializer_class = LogoutSerializer
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'  # a bad token is a 401 (DRF answers 403 without this header)
 
     @extend_schema(responses={205: None})
     def post(self, request: Request) -> Response:
@@ -89,8 +93,21 @@ class MeView(generics.RetrieveUpdateAPIView):
         return self.request.user  # type: ignore[return-value]
 
 
+class LogoutEverywhereView(APIView):
+    """End every session of the caller: all refresh tokens are revoked, and access tokens and
+    dashboard sessions issued before now stop working."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={205: None})
+    def post(self, request: Request) -> Response:
+        services.user_logout_everywhere(user=request.user, request=request)
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
 class AccountView(TenantScopedMixin, generics.RetrieveUpdateAPIView):
-    """The caller's own account. Owners and admins may edit it."""
+    """The caller's own account. Owners and admins may edit it. A new `email` takes effect
+    once the link sent to it is followed (`pending_email` until then)."""
 
     serializer_class = AccountSerializer
     permission_classes = TENANT_PERMISSIONS
@@ -103,6 +120,14 @@ class AccountView(TenantScopedMixin, generics.RetrieveUpdateAPIView):
     def get_object(self) -> Any:
         return self.account
 
+    def perform_update(self, serializer: AccountSerializer) -> None:
+        services.account_update(
+            account=serializer.instance,
+            actor=self.request.user,
+            changes=serializer.validated_data,
+            request=self.request,
+        )
+
 
 class AccountUserViewSet(
     TenantScopedMixin,
@@ -112,24 +137,53 @@ class AccountUserViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """The account's users. Owners and admins add members and change roles."""
+    """The account's users. Owners and admins invite (POST answers with the invitation: the
+    invitee chooses their own password), change roles and remove; only owners touch owners."""
 
-    queryset = User.objects.all()
+    # The account is the caller's own: no need to join its ~40 columns into every user row.
+    queryset = User.objects.select_related(None)
     serializer_class = UserSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    @extend_schema(request=MemberCreateSerializer, responses={201: UserSerializer})
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request: Request) -> Response:
-        serializer = MemberCreateSerializer(data=request.data)
+        serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.member_create(account=self.account, **serializer.validated_data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        invitation = members.invitation_create(
+            account=self.account, actor=request.user, request=request, **serializer.validated_data
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: UserSerializer) -> None:
-        services.member_update(actor=self.request.user, member=serializer.instance, changes=serializer.validated_data)
+        members.member_update(
+            actor=self.request.user, member=serializer.instance, changes=serializer.validated_data, request=self.request
+        )
 
     def perform_destroy(self, instance: User) -> None:
-        services.member_remove(actor=self.request.user, member=instance)
+        members.member_remove(actor=self.request.user, member=instance, request=self.request)
+
+
+class InvitationViewSet(
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The account's invitations (newest first). DELETE revokes a pending one."""
+
+    queryset = Invitation.objects.select_related("invited_by")
+    serializer_class = InvitationSerializer
+
+    def perform_destroy(self, instance: Invitation) -> None:
+        members.invitation_revoke(actor=self.request.user, invitation=instance, request=self.request)
+
+
+class AuditEventViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """The account's audit trail: members, roles, the account and its integrations."""
+
+    queryset = AuditEvent.objects.all()
+    serializer_class = AuditEventSerializer
 
 
 class PublicConfigView(APIView):

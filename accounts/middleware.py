@@ -9,7 +9,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 # Pages a user of an inactive account may still open.
-_ALLOWED_NAMES = {"account", "logout", "login", "password_change", "password_change_done"}
+_ALLOWED_NAMES = {
+    "account",
+    "logout",
+    "login",
+    "password_change",
+    "password_change_done",
+    "logout_everywhere",
+    "email_confirm",
+    "email_verification_resend",
+    "invitation_accept",
+    "signup_done",
+}
+# Billing: a suspended account must be able to see why and pay (billing/views.py).
+_ALLOWED_NAMES |= {"billing", "billing_subscribe", "billing_return", "billing_cancel", "billing_pay"}
 
 
 class AccountStatusMiddleware:

@@ -11,20 +11,23 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from accounts.principal import PrincipalQuerySet
+from accounts.validators import validate_account_settings
+from integrations.registry import provider_secrets
 from prixagent.crypto import DecryptionError, mask
 from prixagent.fields import EncryptedTextField
 
 logger = logging.getLogger(__name__)
 
-# Credential columns per provider: (secret columns, configured flag).
-PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = {
-    "twilio": (("twilio_account_sid", "twilio_auth_token"), "twilio_configured"),
-    "ghl": (("ghl_api_key",), "ghl_configured"),
-    "elevenlabs": (("elevenlabs_api_key",), "elevenlabs_configured"),
-    "calcom": (("calcom_api_key",), "calcom_configured"),
-}
+# Credential columns per provider: (secret columns, configured flag), from the one registry.
+PROVIDER_SECRETS: dict[str, tuple[tuple[str, ...], str]] = provider_secrets()
+
+
+class AccountManager(models.Manager.from_queryset(PrincipalQuerySet)):  # type: ignore[misc]
+    pass
 
 
 class Account(models.Model):
@@ -37,6 +40,11 @@ class Account(models.Model):
     name = models.CharField(_("name"), max_length=255)
     slug = models.SlugField(_("slug"), max_length=255)
     email = models.EmailField(_("email"), max_length=255)
+    # Self sign-ups confirm their email before they can connect providers; accounts the
+    # operator creates (admin, create_account) are vouched for, hence the default.
+    email_verified_at = models.DateTimeField(_("email verified"), null=True, blank=True, default=timezone.now)
+    # A new contact email waits here until the link sent to it is followed (no squatting).
+    pending_email = models.EmailField(_("pending email"), max_length=255, blank=True)
 
     status = models.CharField(_("status"), max_length=50, choices=Status.choices, default=Status.ACTIVE)
     status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
@@ -65,13 +73,15 @@ class Account(models.Model):
     default_country = models.CharField(_("default country"), max_length=2, default="US")
     time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
 
-    settings = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True, validators=[validate_account_settings])
     limits = models.JSONField(default=dict, blank=True)
     usage_stats = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     last_login = models.DateTimeField(null=True, blank=True)
+
+    objects = AccountManager()
 
     class Meta:
         db_table = "accounts"
@@ -92,6 +102,10 @@ class Account(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
     def secret_hint(self, column: str) -> str:
         """The masked form of a stored secret, for display ("••••abcd"); never raises.
 
@@ -105,7 +119,7 @@ class Account(models.Model):
             return str(_("unreadable"))
 
 
-class UserManager(BaseUserManager["User"]):
+class UserManager(BaseUserManager.from_queryset(PrincipalQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def get_queryset(self) -> models.QuerySet[User]:
@@ -145,6 +159,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped by "log out everywhere": every token and session issued before carries the old
+    # value and is refused (accounts.tokens, get_session_auth_hash).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -174,3 +191,95 @@ class User(AbstractBaseUser, PermissionsMixin):
     def can_manage(self) -> bool:
         """Owners and admins change the account's settings; members only read."""
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+    def get_session_auth_hash(self) -> str:
+        # Django drops a session whose stored hash no longer matches: a password change, and
+        # (through the generation) "log out everywhere". Generation 0 keeps Django's own value,
+        # so sessions opened before this field existed stay valid.
+        if not self.token_generation:
+            return super().get_session_auth_hash()
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(key_salt, f"{self.password}:{self.token_generation}", algorithm="sha256").hexdigest()
+
+
+class Invitation(models.Model):
+    """A pending seat in an account: the invitee follows a signed, expiring link and chooses
+    their own password. Nobody else ever picks it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"), max_length=255)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=User.Role.choices, default=User.Role.MEMBER)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "invitations"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "email"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "pending" if self.expires_at > timezone.now() else "expired"
+
+
+class AuditEvent(models.Model):
+    """The tenant's audit trail: who changed members, roles, the account or its integrations.
+
+    Written only by `accounts.services.audit_record`, which keeps secrets out: `details` holds
+    names, roles and field names, never a credential value.
+    """
+
+    class Action(models.TextChoices):
+        MEMBER_INVITED = "member.invited", _("Member invited")
+        INVITATION_REVOKED = "member.invitation_revoked", _("Invitation revoked")
+        MEMBER_JOINED = "member.joined", _("Member joined")
+        ROLE_CHANGED = "member.role_changed", _("Role changed")
+        MEMBER_DEACTIVATED = "member.deactivated", _("Member deactivated")
+        MEMBER_REACTIVATED = "member.reactivated", _("Member reactivated")
+        MEMBER_REMOVED = "member.removed", _("Member removed")
+        MEMBER_LOGGED_OUT_EVERYWHERE = "member.logged_out_everywhere", _("Logged out everywhere")
+        ACCOUNT_CREATED = "account.created", _("Account created")
+        ACCOUNT_UPDATED = "account.updated", _("Account updated")
+        ACCOUNT_EMAIL_CHANGE_REQUESTED = "account.email_change_requested", _("Email change requested")
+        ACCOUNT_EMAIL_VERIFIED = "account.email_verified", _("Email verified")
+        ACCOUNT_STATUS_CHANGED = "account.status_changed", _("Status changed")
+        INTEGRATION_CHANGED = "integration.changed", _("Integration changed")
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Kept as text so the trail still says who after the user is removed; "operator" for staff.
+    actor_label = models.CharField(max_length=255)
+    action = models.CharField(max_length=64, choices=Action.choices)
+    target = models.CharField(max_length=255, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        db_table = "audit_events"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}".strip()

@@ -55,11 +55,13 @@ def direct_calls(provider: str) -> Callable[[dict[str, Any]], Any]:
 def measure(sb: Any) -> None:
     from rest_framework.test import APIClient
 
-    from accounts.services import account_signup
+    from accounts.services import account_create
     from accounts.tokens import RefreshToken
     from tests.integrations.integration_helpers import connect_payload
 
-    _account, owner = account_signup(account_name="Bench", email="bench@example.com", password="bench password 123")
+    _account, owner = account_create(
+        account_name="Bench", email="bench@example.com", password="bench password 123", verified=True
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(owner).access_token}")
 

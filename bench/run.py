@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SKIP = {"run.py", "wsgi_bench.py"}
+SKIP = {"run.py", "wsgi_bench.py", "minimal_urls.py"}
 
 for script in sorted(HERE.glob("*.py")):
     if script.name in SKIP or script.name.startswith("_"):

@@ -3,12 +3,13 @@
 The account's `limits` (the seed's column) holds what its plan allows, e.g.
 ``{"monthly_minutes": 500, "overage": false, "concurrent_calls": 2, "agents": 3, "contacts": 5000,
 "campaigns": 5}``; a missing key means no limit. The billing issue keeps `limits` in step with
-the plan. `usage_stats` (the seed's column) holds per-month totals for display
+the plan (`billing.services.plan_apply`). `usage_stats` (the seed's column) holds per-month totals for display
 (``{"2026-11": {"calls": 12, "seconds": 1800, "minutes": 34}}``); `UsageRecord` rows are the truth.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from accounts.models import Account
 from billing.models import UsageRecord
 from prixagent.errors import ApplicationError
 
+logger = logging.getLogger(__name__)
 LIMIT_KEYS = ("monthly_minutes", "concurrent_calls", "agents", "contacts", "campaigns")
 
 
@@ -46,9 +48,19 @@ def usage_record_call(*, account: Account, call_id: uuid.UUID, seconds: int, end
             month["seconds"] += seconds
             month["minutes"] += minutes
             locked.save(update_fields=["usage_stats"])
+            transaction.on_commit(lambda: _alerts(account.pk))
     except IntegrityError:
         return False
     return True
+
+
+def _alerts(account_id: object) -> None:
+    from billing.alerts import usage_alerts_check  # alerts import this module
+
+    try:
+        usage_alerts_check(account_id=account_id)
+    except Exception:  # noqa: BLE001 - an email problem must never fail the metering of a call
+        logger.exception("usage alerts for account %s failed", account_id)
 
 
 def usage_minutes(*, account: Account, month: str | None = None) -> int:

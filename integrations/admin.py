@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from integrations import services
+from integrations import selectors, services
 from integrations.models import IntegrationEvent, IntegrationStatus
+from integrations.registry import PROVIDERS
 from prixagent.errors import ApplicationError
 
 RECENT_EVENTS = 20
@@ -55,11 +56,11 @@ class IntegrationStatusAdmin(ReadOnlyAdmin):
 
     @admin.display(boolean=True, description=_("configured"))
     def configured(self, obj: IntegrationStatus) -> bool:
-        return bool(getattr(obj.account, services.SPECS[obj.provider].flag))
+        return bool(getattr(obj.account, PROVIDERS[obj.provider].flag))
 
     @admin.display(description=_("credentials"))
     def hints(self, obj: IntegrationStatus) -> str:
-        item = services.integration_get(obj.account, obj.provider)
+        item = selectors.integration_get(obj.account, obj.provider)
         return ", ".join(f"{name}: {hint}" for name, hint in item["hints"].items()) or "—"
 
     @admin.display(description=_("last error"))
@@ -68,7 +69,7 @@ class IntegrationStatusAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("recent events"))
     def recent_events(self, obj: IntegrationStatus) -> str:
-        events = IntegrationEvent.objects.filter(account=obj.account, provider=obj.provider)[:RECENT_EVENTS]
+        events = selectors.integration_events(obj.account, obj.provider)[:RECENT_EVENTS]
         rows = ((e.created_at, e.actor_label, e.action, e.outcome, e.message) for e in events)
         return format_html_join("", "<div>{} · {} · {} · {} · {}</div>", rows) or "—"
 

@@ -17,8 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations import services
+from accounts.services import account_require_verified_email
+from integrations import selectors, services
 from integrations.models import IntegrationEvent, Provider
+from integrations.registry import PROVIDERS
 from integrations.serializers import (
     CREDENTIAL_SERIALIZERS,
     DefaultEventTypeSerializer,
@@ -29,7 +31,7 @@ from integrations.serializers import (
 from prixagent.tenancy import TenantScopedMixin
 
 PROVIDER_PARAM = OpenApiParameter(
-    "provider", str, OpenApiParameter.PATH, enum=list(services.SPECS), description="twilio, ghl, elevenlabs or calcom"
+    "provider", str, OpenApiParameter.PATH, enum=list(PROVIDERS), description="twilio, ghl, elevenlabs or calcom"
 )
 ANY_CREDENTIALS = PolymorphicProxySerializer(
     component_name="IntegrationCredentials",
@@ -40,7 +42,7 @@ ERRORS = {400: None, 403: None, 404: None, 503: None}
 
 
 def _provider(provider: str) -> str:
-    if provider not in services.SPECS:
+    if provider not in PROVIDERS:
         raise NotFound()
     return provider
 
@@ -49,7 +51,7 @@ class IntegrationListView(TenantScopedMixin, APIView):
     @extend_schema(tags=["integrations"], responses={200: IntegrationSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """All four integrations: configured, last validated, masked hints, non-secret details."""
-        return Response(IntegrationSerializer(services.integration_overview(self.account), many=True).data)
+        return Response(IntegrationSerializer(selectors.integration_overview(self.account), many=True).data)
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")
@@ -59,7 +61,7 @@ class IntegrationDetailView(TenantScopedMixin, APIView):
     )
     def get(self, request: Request, provider: str) -> Response:
         """One integration."""
-        return Response(IntegrationSerializer(services.integration_get(self.account, _provider(provider))).data)
+        return Response(IntegrationSerializer(selectors.integration_get(self.account, _provider(provider))).data)
 
     @extend_schema(
         tags=["integrations"],
@@ -73,6 +75,7 @@ class IntegrationDetailView(TenantScopedMixin, APIView):
         ),
     )
     def put(self, request: Request, provider: str) -> Response:
+        account_require_verified_email(self.account)  # 403 until the account email is confirmed
         serializer = CREDENTIAL_SERIALIZERS[_provider(provider)](data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
@@ -84,7 +87,7 @@ class IntegrationDetailView(TenantScopedMixin, APIView):
             actor=request.user,
             default_event_type_id=default_event_type_id,
         )
-        return Response(IntegrationSerializer(services.integration_get(self.account, provider)).data)
+        return Response(IntegrationSerializer(selectors.integration_get(self.account, provider)).data)
 
     @extend_schema(tags=["integrations"], parameters=[PROVIDER_PARAM], responses={204: None, 403: None, 404: None})
     def delete(self, request: Request, provider: str) -> Response:
@@ -103,7 +106,7 @@ class IntegrationTestView(TenantScopedMixin, APIView):
     )
     def post(self, request: Request, provider: str) -> Response:
         services.integration_test(account=self.account, provider=_provider(provider), actor=request.user)
-        return Response(IntegrationSerializer(services.integration_get(self.account, provider)).data)
+        return Response(IntegrationSerializer(selectors.integration_get(self.account, provider)).data)
 
 
 class TwilioSyncNumbersView(TenantScopedMixin, APIView):
@@ -127,7 +130,7 @@ class CalcomDefaultEventTypeView(TenantScopedMixin, APIView):
         services.calcom_set_default_event_type(
             account=self.account, event_type_id=serializer.validated_data["default_event_type_id"], actor=request.user
         )
-        return Response(IntegrationSerializer(services.integration_get(self.account, "calcom")).data)
+        return Response(IntegrationSerializer(selectors.integration_get(self.account, "calcom")).data)
 
 
 @extend_schema(

@@ -5,44 +5,25 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from integrations.registry import PROVIDERS, CredentialField, ProviderSpec
 
-def _secret(label: str) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=512,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
+
+def _field(f: CredentialField) -> forms.CharField:
+    attrs = {"autocomplete": "off", "spellcheck": "false"}
+    widget = forms.PasswordInput(render_value=False, attrs=attrs) if f.secret else forms.TextInput(attrs=attrs)
+    # The format is checked by the service (integrations.registry), for every way in alike.
+    return forms.CharField(label=f.label, max_length=512, strip=True, widget=widget)
 
 
 class ConnectForm(forms.Form):
     """The credentials form of one provider."""
 
 
-class TwilioForm(ConnectForm):
-    account_sid = _secret(_("Account SID"))
-    auth_token = _secret(_("Auth token"))
+def connect_form(spec: ProviderSpec) -> type[ConnectForm]:
+    return type(f"{spec.provider.title()}Form", (ConnectForm,), {f.name: _field(f) for f in spec.fields})
 
 
-class GhlForm(ConnectForm):
-    api_key = _secret(_("Private integration token"))
-    location_id = forms.CharField(label=_("Location ID"), max_length=255, strip=True)
-
-
-class ElevenLabsForm(ConnectForm):
-    api_key = _secret(_("API key"))
-
-
-class CalcomForm(ConnectForm):
-    api_key = _secret(_("API key"))
-
-
-CONNECT_FORMS: dict[str, type[ConnectForm]] = {
-    "twilio": TwilioForm,
-    "ghl": GhlForm,
-    "elevenlabs": ElevenLabsForm,
-    "calcom": CalcomForm,
-}
+CONNECT_FORMS: dict[str, type[ConnectForm]] = {provider: connect_form(spec) for provider, spec in PROVIDERS.items()}
 
 
 class DefaultEventTypeForm(forms.Form):

@@ -5,17 +5,23 @@ Rules every function here keeps:
   on the account (a failed attempt is still written to the audit trail, without the secret).
 - A permanent provider error (bad credentials, missing permission, not found) is the
   tenant's to fix: 400 with the provider's reason. A transient one (unreachable, timeout,
-  5xx, 429) is nobody's fault yet: 503, nothing stored, nothing marked failing.
-- Every change writes an `IntegrationEvent`. Secrets never reach an event, a status row,
-  a log line or an error message: provider reasons are scrubbed of the credentials used.
+  5xx, 429, an unreadable answer) is nobody's fault yet: 503, nothing stored, nothing marked
+  failing.
+- Every change writes an `IntegrationEvent` (`integrations.audit`). Secrets never reach an
+  event, a status row, a log line or an error message: provider reasons are scrubbed of the
+  credentials used. Functions that hold decrypted secrets are `sensitive_variables`, so a
+  crash report (a DEBUG page, the admin emails) shows their locals as stars.
 - Only the credentials of the account passed in are ever read or sent.
+
+What differs per provider (which columns, which formats, how to validate, connect options)
+lives in the registry (`integrations.registry`) and the provider modules, not here.
+Reads are in `integrations.selectors`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import transaction
@@ -23,85 +29,33 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import Account, User
-from integrations.models import IntegrationEvent, IntegrationStatus, Provider
-from integrations.providers import calcom, elevenlabs, ghl, twilio
+from accounts.models import Account
+from integrations.audit import Actor, integration_event_record
+from integrations.models import IntegrationEvent, IntegrationStatus
 from integrations.providers.base import ProviderError
+from integrations.registry import PROVIDERS, ProviderSpec, Validation
+from integrations.selectors import get_spec, integration_get, integration_overview
 from prixagent import redaction
 from prixagent.crypto import DecryptionError
 from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
-Actor = User | str  # a user, or "operator" (admin, manage.py) / "system" (background work)
-NON_USER_ACTORS = ("operator", "system")
 Action = IntegrationEvent.Action
 Outcome = IntegrationEvent.Outcome
 MAX_REASON = 500
 T = TypeVar("T")
 
-
-@dataclass(frozen=True)
-class CredentialField:
-    name: str  # the API / form field
-    column: str  # the accounts column
-    label: str
-    secret: bool = True
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    provider: str
-    fields: tuple[CredentialField, ...]
-    flag: str  # the accounts `*_configured` column
-
-    @property
-    def name(self) -> str:
-        return Provider(self.provider).label
-
-    @property
-    def secret_fields(self) -> tuple[CredentialField, ...]:
-        return tuple(f for f in self.fields if f.secret)
-
-
-SPECS: dict[str, ProviderSpec] = {
-    "twilio": ProviderSpec(
-        "twilio",
-        (
-            CredentialField("account_sid", "twilio_account_sid", "Account SID"),
-            CredentialField("auth_token", "twilio_auth_token", "Auth token"),
-        ),
-        "twilio_configured",
-    ),
-    "ghl": ProviderSpec(
-        "ghl",
-        (
-            CredentialField("api_key", "ghl_api_key", "Private integration token"),
-            CredentialField("location_id", "ghl_location_id", "Location ID", secret=False),
-        ),
-        "ghl_configured",
-    ),
-    "elevenlabs": ProviderSpec(
-        "elevenlabs", (CredentialField("api_key", "elevenlabs_api_key", "API key"),), "elevenlabs_configured"
-    ),
-    "calcom": ProviderSpec("calcom", (CredentialField("api_key", "calcom_api_key", "API key"),), "calcom_configured"),
-}
-
-
-@dataclass
-class Validation:
-    """What a provider told us about valid credentials. Never holds a secret."""
-
-    details: dict[str, Any]
-    summary: str
-    account_fields: dict[str, Any] = field(default_factory=dict)  # extra non-secret columns
-
-
-def get_spec(provider: str) -> ProviderSpec:
-    try:
-        return SPECS[provider]
-    except KeyError:
-        raise ApplicationError(_("Unknown provider."), code="not_found", status_code=404) from None
+__all__ = [
+    "calcom_set_default_event_type",
+    "integration_connect",
+    "integration_disconnect",
+    "integration_get",
+    "integration_mark_failing",
+    "integration_overview",
+    "integration_test",
+    "twilio_sync_numbers",
+]
 
 
 # --- errors and scrubbing -------------------------------------------------------------------
@@ -111,6 +65,7 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
     return redaction.scrub(text, secrets)[:MAX_REASON]
 
 
+@sensitive_variables()
 def _reason(exc: ProviderError, secrets: Iterable[str]) -> str:
     return _scrub(str(getattr(exc, "message", "") or exc), secrets) or _("no reason given")
 
@@ -132,64 +87,6 @@ def _provider_failure(spec: ProviderSpec, exc: ProviderError, reason: str) -> Ap
     )
 
 
-# --- validation, one function per provider ------------------------------------------------
-
-
-@sensitive_variables()
-def _validate_twilio(creds: dict[str, str]) -> Validation:
-    info = twilio.validate(creds["account_sid"], creds["auth_token"])
-    if info.get("status") not in (None, "active"):
-        raise ProviderError(f"the Twilio account is {info['status']}", permanent=True, code="inactive", status=None)
-    numbers = twilio.list_numbers(creds["account_sid"], creds["auth_token"])
-    details = {
-        "friendly_name": info.get("friendly_name", ""),
-        "status": info.get("status", ""),
-        "type": info.get("type", ""),
-        "trial": bool(info.get("trial")),
-    }
-    summary = f"{details['friendly_name'] or 'account'}, {len(numbers)} number(s)" + (
-        ", trial" if details["trial"] else ""
-    )
-    return Validation(details, summary, {"twilio_phone_numbers": _numbers(numbers)})
-
-
-def _numbers(numbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("number", "sid", "friendly_name", "capabilities")
-    return [{k: n.get(k) for k in keys} for n in numbers]
-
-
-@sensitive_variables()
-def _validate_ghl(creds: dict[str, str]) -> Validation:
-    info = ghl.validate(creds["api_key"], creds["location_id"])
-    details = {"location_name": info.get("name", ""), "timezone": info.get("timezone", "")}
-    return Validation(details, f"location {details['location_name']}", {"ghl_location_id": creds["location_id"]})
-
-
-@sensitive_variables()
-def _validate_elevenlabs(creds: dict[str, str]) -> Validation:
-    info = elevenlabs.validate(creds["api_key"])
-    details = {"agents_visible": info.get("agents_visible")}
-    return Validation(details, f"{details['agents_visible']} agent(s) visible")
-
-
-@sensitive_variables()
-def _validate_calcom(creds: dict[str, str]) -> Validation:
-    me = calcom.validate(creds["api_key"])
-    types = [
-        {k: t.get(k) for k in ("id", "slug", "title", "length")} for t in calcom.list_event_types(creds["api_key"])
-    ]
-    details = {"username": me.get("username", ""), "time_zone": me.get("time_zone", ""), "event_types": types}
-    return Validation(details, f"user {details['username']}, {len(types)} event type(s)")
-
-
-VALIDATORS: dict[str, Callable[[dict[str, str]], Validation]] = {
-    "twilio": _validate_twilio,
-    "ghl": _validate_ghl,
-    "elevenlabs": _validate_elevenlabs,
-    "calcom": _validate_calcom,
-}
-
-
 @sensitive_variables()
 def _ask(spec: ProviderSpec, creds: dict[str, str], call: Callable[[dict[str, str]], T]) -> T:
     """Call the provider; translate its error into our 400 / 503 with a scrubbed reason."""
@@ -199,45 +96,32 @@ def _ask(spec: ProviderSpec, creds: dict[str, str], call: Callable[[dict[str, st
         raise _provider_failure(spec, exc, _reason(exc, creds.values())) from None
 
 
-def _validate(spec: ProviderSpec, creds: dict[str, str]) -> Validation:
-    return _ask(spec, creds, VALIDATORS[spec.provider])
-
-
-def _list_twilio_numbers(creds: dict[str, str]) -> list[dict[str, Any]]:
-    return _numbers(twilio.list_numbers(creds["account_sid"], creds["auth_token"]))
-
-
 # --- audit trail and status rows -----------------------------------------------------------
 
 
-def _actor_fields(actor: Actor) -> dict[str, Any]:
-    if isinstance(actor, User):
-        # Platform staff act as "operator" in the tenant's trail; the FK still says who.
-        return {"actor": actor, "actor_label": actor.email if actor.account_id else "operator"}
-    if actor not in NON_USER_ACTORS:
-        raise ValueError(f"actor must be a User or one of {NON_USER_ACTORS}")
-    return {"actor": None, "actor_label": actor}
-
-
 def _record(*, account: Account, provider: str, actor: Actor, action: str, outcome: str, message: str) -> None:
-    who = _actor_fields(actor)
-    IntegrationEvent.objects.create(
-        account=account, provider=provider, action=action, outcome=outcome, message=message, **who
+    integration_event_record(
+        account=account, provider=provider, actor=actor, action=action, outcome=outcome, message=message
     )
-    logger.info(
-        "integration %s %s %s: account=%s actor=%s %s",
-        provider,
-        action,
-        outcome,
-        account.slug,
-        who["actor_label"],
-        message,
+    from accounts.services import audit_record  # the account's one audit trail (dashboard, API, admin)
+
+    audit_record(
+        account=account,
+        actor=actor,
+        action="integration.changed",
+        target=provider,
+        details={"action": action, "outcome": outcome, "message": message},
     )
 
 
 def _status(account: Account, provider: str) -> IntegrationStatus:
     status, _created = IntegrationStatus.objects.get_or_create(account=account, provider=provider)
     return status
+
+
+def _previous_details(account: Account, provider: str) -> dict[str, Any]:
+    status = IntegrationStatus.objects.filter(account=account, provider=provider).first()
+    return status.details if status else {}
 
 
 def _mark_valid(account: Account, provider: str, details: dict[str, Any] | None = None) -> IntegrationStatus:
@@ -287,15 +171,35 @@ def _set_failing(account: Account, provider: str, reason: str) -> bool:
     return True
 
 
-# --- the public services -------------------------------------------------------------------
+# --- connect -----------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def _clean_credentials(spec: ProviderSpec, credentials: dict[str, Any]) -> dict[str, str]:
+    """Every field present and in the provider's real format (registry), before any request."""
     creds = {f.name: str(credentials.get(f.name) or "").strip() for f in spec.fields}
-    missing = {name: [_("This field may not be blank.")] for name, value in creds.items() if not value}
-    if missing:
-        raise ApplicationError(_("Some fields are invalid."), fields=missing)
+    problems: dict[str, list[str]] = {}
+    for f in spec.fields:
+        if not creds[f.name]:
+            problems[f.name] = [_("This field may not be blank.")]
+        elif (problem := f.problem(creds[f.name])) is not None:
+            problems[f.name] = [problem]
+    if problems:
+        labels = ", ".join(str(f.label) for f in spec.fields if f.name in problems)
+        raise ApplicationError(_("Some fields are invalid: %(fields)s.") % {"fields": labels}, fields=problems)
     return creds
+
+
+@sensitive_variables()
+def _validate_new(
+    account: Account, spec: ProviderSpec, credentials: dict[str, Any], options: dict[str, Any]
+) -> tuple[dict[str, str], Validation]:
+    creds = _clean_credentials(spec, credentials)
+    validation = _ask(spec, creds, spec.module.connect_check)
+    apply_options = spec.hook("apply_connect_options")
+    if apply_options is not None:
+        apply_options(validation, options, _previous_details(account, spec.provider))
+    return creds, validation
 
 
 @sensitive_variables()
@@ -307,17 +211,15 @@ def integration_connect(
     actor: Actor,
     default_event_type_id: int | None = None,
 ) -> IntegrationStatus:
-    """Validate `credentials` with the provider, then store them encrypted on the account."""
+    """Validate `credentials` with the provider, then store them encrypted on the account.
+
+    The secrets reach the log scrubber only once stored (the encrypted field registers them on
+    save): values a provider rejected are never registered.
+    """
     spec = get_spec(provider)
-    creds = _clean_credentials(spec, credentials)
-    for f in spec.secret_fields:
-        redaction.remember_secret(creds[f.name])  # any later log line that echoes it is scrubbed
+    options = {"default_event_type_id": default_event_type_id}
     try:
-        validation = _validate(spec, creds)
-        if provider == "calcom":
-            validation.details["default_event_type_id"] = _pick_event_type(
-                validation.details["event_types"], default_event_type_id, _status(account, provider).details
-            )
+        creds, validation = _validate_new(account, spec, credentials, options)
     except ApplicationError as exc:
         _record(
             account=account,
@@ -334,8 +236,8 @@ def integration_connect(
         for column, value in validation.account_fields.items():
             setattr(account, column, value)
         setattr(account, spec.flag, True)
-        columns = [f.column for f in spec.fields] + list(validation.account_fields)
-        account.save(update_fields=[*columns, spec.flag, "updated_at"])
+        columns = {f.column for f in spec.fields} | set(validation.account_fields)
+        account.save(update_fields=[*sorted(columns), spec.flag, "updated_at"])
         return _succeed(
             account=account,
             provider=provider,
@@ -346,24 +248,7 @@ def integration_connect(
         )
 
 
-def _require_event_type(types: list[dict[str, Any]], wanted: int) -> None:
-    if wanted not in [t["id"] for t in types]:
-        raise ApplicationError(
-            _("Some fields are invalid."),
-            fields={"default_event_type_id": [_("This Cal.com account has no event type with that id.")]},
-        )
-
-
-def _pick_event_type(types: list[dict[str, Any]], wanted: int | None, previous: dict[str, Any]) -> int | None:
-    """The wanted event type, else the one chosen before if it still exists, else the only one."""
-    if wanted is not None:
-        _require_event_type(types, wanted)
-        return wanted
-    ids = [t["id"] for t in types]
-    kept = previous.get("default_event_type_id")
-    if kept in ids:
-        return kept
-    return ids[0] if len(ids) == 1 else None
+# --- stored credentials: test, sync, failing ---------------------------------------------
 
 
 def _not_connected(spec: ProviderSpec) -> ApplicationError:
@@ -387,6 +272,7 @@ def _stored_credentials(account: Account, spec: ProviderSpec) -> dict[str, str]:
     return creds
 
 
+@sensitive_variables()
 def _with_stored_credentials(
     account: Account, spec: ProviderSpec, actor: Actor, action: str, call: Callable[[dict[str, str]], T]
 ) -> T:
@@ -402,11 +288,10 @@ def _with_stored_credentials(
 def integration_test(*, account: Account, provider: str, actor: Actor) -> IntegrationStatus:
     """Validate the stored credentials again. A rejection marks the integration failing."""
     spec = get_spec(provider)
-    validation = _with_stored_credentials(account, spec, actor, Action.TEST, VALIDATORS[provider])
-    if provider == "calcom":
-        validation.details["default_event_type_id"] = _pick_event_type(
-            validation.details["event_types"], None, _status(account, provider).details
-        )
+    validation = _with_stored_credentials(account, spec, actor, Action.TEST, spec.module.connect_check)
+    apply_options = spec.hook("apply_connect_options")
+    if apply_options is not None:
+        apply_options(validation, {}, _previous_details(account, provider))
     with transaction.atomic():
         for column, value in validation.account_fields.items():
             setattr(account, column, value)
@@ -430,12 +315,11 @@ def integration_disconnect(*, account: Account, provider: str, actor: Actor) -> 
     with transaction.atomic():
         for f in spec.fields:
             setattr(account, f.column, None if f.secret else "")
-        columns = [f.column for f in spec.fields]
-        if provider == "twilio":
-            account.twilio_phone_numbers = []
-            columns.append("twilio_phone_numbers")
+        for column in spec.account_columns:
+            setattr(account, column, Account._meta.get_field(column).get_default())
+        columns = {f.column for f in spec.fields} | set(spec.account_columns)
         setattr(account, spec.flag, False)
-        account.save(update_fields=[*columns, spec.flag, "updated_at"])
+        account.save(update_fields=[*sorted(columns), spec.flag, "updated_at"])
         IntegrationStatus.objects.filter(account=account, provider=provider).delete()
         _record(
             account=account, provider=provider, actor=actor, action=Action.DISCONNECT, outcome=Outcome.OK, message=""
@@ -444,7 +328,8 @@ def integration_disconnect(*, account: Account, provider: str, actor: Actor) -> 
 
 def twilio_sync_numbers(*, account: Account, actor: Actor) -> list[dict[str, Any]]:
     """Re-read the tenant's Twilio phone numbers into `twilio_phone_numbers`."""
-    numbers = _with_stored_credentials(account, SPECS["twilio"], actor, Action.SYNC, _list_twilio_numbers)
+    spec = PROVIDERS["twilio"]
+    numbers = _with_stored_credentials(account, spec, actor, Action.SYNC, spec.module.phone_numbers)
     with transaction.atomic():
         account.twilio_phone_numbers = numbers
         account.save(update_fields=["twilio_phone_numbers", "updated_at"])
@@ -456,11 +341,12 @@ def twilio_sync_numbers(*, account: Account, actor: Actor) -> list[dict[str, Any
 
 def calcom_set_default_event_type(*, account: Account, event_type_id: int | None, actor: Actor) -> IntegrationStatus:
     """Choose which of the listed Cal.com event types the agent books by default."""
+    spec = PROVIDERS["calcom"]
     if not account.calcom_configured:
-        raise _not_connected(SPECS["calcom"])
+        raise _not_connected(spec)
     status = _status(account, "calcom")
     if event_type_id is not None:
-        _require_event_type(status.details.get("event_types", []), event_type_id)
+        spec.module.require_event_type(status.details.get("event_types", []), event_type_id)
     with transaction.atomic():
         status.details = {**status.details, "default_event_type_id": event_type_id}
         status.save(update_fields=["details", "updated_at"])
@@ -475,6 +361,7 @@ def calcom_set_default_event_type(*, account: Account, event_type_id: int | None
     return status
 
 
+@sensitive_variables()
 def integration_mark_failing(*, account: Account, provider: str, error: str | ProviderError) -> None:
     """Real work got a permanent provider error: show it to tenant and operator, stop retrying.
 
@@ -500,38 +387,3 @@ def _stored_secrets(account: Account, spec: ProviderSpec) -> list[str]:
         return [getattr(account, f.column) or "" for f in spec.secret_fields]
     except DecryptionError:
         return []
-
-
-# --- reads ---------------------------------------------------------------------------------
-
-
-def integration_overview(account: Account) -> list[dict[str, Any]]:
-    """Everything the tenant may see about its four integrations. No secret, only masked hints."""
-    statuses = {s.provider: s for s in IntegrationStatus.objects.filter(account=account)}
-    overview = []
-    for provider, spec in SPECS.items():
-        status = statuses.get(provider)
-        configured = bool(getattr(account, spec.flag))
-        details = dict(status.details) if status and configured else {}
-        if provider == "twilio" and configured:
-            details["numbers"] = account.twilio_phone_numbers
-        if provider == "ghl" and configured:
-            details["location_id"] = account.ghl_location_id
-        overview.append(
-            {
-                "provider": provider,
-                "name": spec.name,
-                "configured": configured,
-                "failing": bool(status and status.failing),
-                "last_validated_at": status.last_validated_at if status else None,
-                "last_error": status.last_error if status else "",
-                "hints": {f.name: account.secret_hint(f.column) for f in spec.secret_fields} if configured else {},
-                "details": details,
-            }
-        )
-    return overview
-
-
-def integration_get(account: Account, provider: str) -> dict[str, Any]:
-    get_spec(provider)
-    return next(item for item in integration_overview(account) if item["provider"] == provider)

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.services import account_require_verified_email
 from accounts.views import account_required
-from integrations import services
+from integrations import selectors, services
 from integrations.forms import CONNECT_FORMS, ConnectForm, DefaultEventTypeForm
-from integrations.models import IntegrationEvent
+from integrations.registry import PROVIDERS, ProviderSpec
 from prixagent.errors import ApplicationError
 
 EVENTS_SHOWN = 50
@@ -35,10 +36,10 @@ def _manager_only(request: HttpRequest) -> None:
         raise PermissionDenied(_("Only the account's owners and admins can change integrations."))
 
 
-def _spec(provider: str) -> services.ProviderSpec:
-    if provider not in services.SPECS:
+def _spec(provider: str) -> ProviderSpec:
+    if provider not in PROVIDERS:
         raise Http404
-    return services.SPECS[provider]
+    return PROVIDERS[provider]
 
 
 def _render_page(
@@ -46,7 +47,7 @@ def _render_page(
 ) -> HttpResponse:
     account = request.user.account
     cards = []
-    for item in services.integration_overview(account):
+    for item in selectors.integration_overview(account):
         provider = item["provider"]
         form = failed[1] if failed and failed[0] == provider else CONNECT_FORMS[provider](auto_id=f"id_{provider}_%s")
         card: dict[str, Any] = {**item, "form": form}
@@ -60,7 +61,7 @@ def _render_page(
         cards.append(card)
     context = {
         "cards": cards,
-        "events": IntegrationEvent.objects.filter(account=account)[:EVENTS_SHOWN],
+        "events": selectors.integration_events(account)[:EVENTS_SHOWN],
         "can_manage": request.user.can_manage,
     }
     return render(request, "integrations/integrations.html", context, status=status)
@@ -81,6 +82,7 @@ def integration_connect(request: HttpRequest, provider: str) -> HttpResponse:
     if not form.is_valid():
         return _render_page(request, failed=(provider, form), status=400)
     try:
+        account_require_verified_email(request.user.account)  # 403 until the account email is confirmed
         services.integration_connect(
             account=request.user.account, provider=provider, credentials=form.cleaned_data, actor=request.user
         )
@@ -141,7 +143,7 @@ def twilio_sync_numbers(request: HttpRequest) -> HttpResponse:
 @account_required
 def calcom_default_event_type(request: HttpRequest) -> HttpResponse:
     _manager_only(request)
-    item = services.integration_get(request.user.account, "calcom")
+    item = selectors.integration_get(request.user.account, "calcom")
     form = DefaultEventTypeForm(request.POST, event_types=item["details"].get("event_types", []))
     if not form.is_valid():
         messages.error(request, _("Choose one of the listed event types."))

@@ -8,8 +8,10 @@ override `.env` (django-environ's `read_env(overwrite=False)`), and no other fil
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,6 +45,17 @@ WEAK_ADMIN_PASSWORDS = {"admin123", "admin", "password", "changeme", "your-secur
 MIN_ADMIN_PASSWORD_LENGTH = 12
 MIN_PRODUCTION_SECRET_LENGTH = 50
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# An access token cannot be revoked before it expires (logout blacklists refresh tokens only),
+# so its lifetime is kept short; a refresh token renews it.
+MAX_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+SURFACE_NAMES = ("landing", "client", "admin", "agency", "api")
+# "public": every surface except the admin. What a production process serves when it was started
+# without PRIXAGENT_SURFACE, so a forgotten variable can never put the admin on a public port.
+PUBLIC_SURFACE = "public"
+PROVIDER_NAMES = ("twilio", "elevenlabs", "ghl", "calcom", "paypal")
+# Host names that always mean "this machine or its network", whatever DNS says.
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -99,6 +112,84 @@ def _url(variable: str, raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name *literally* is (also the shorthand forms like 127.1 or 2130706433
+    that the C resolver accepts), or None for a real name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def is_internal_host(host: str) -> bool:
+    """Loopback, private, link-local or otherwise non-public: a literal address or an obvious name.
+
+    Names are not resolved (start-up must not depend on DNS); the names and suffixes that only
+    ever mean a local machine are refused outright.
+    """
+    host = host.strip().rstrip(".").lower()
+    if not host or host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES):
+        return True
+    address = _literal_ip(host)
+    if address is None:
+        return "." not in host  # a bare name ("sandbox", "db") resolves on the local network only
+    return not address.is_global or address.is_multicast
+
+
+def _provider_base_url(variable: str, raw: str, environment: str) -> str:
+    """A provider override (the sandbox in development). In production it would receive every
+    tenant's credentials, so it must be https and on a public host."""
+    value = raw.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(variable, f"{value!r} is not an http(s) URL; leave it empty for the real provider")
+    if environment == "production":
+        if parts.scheme != "https":
+            raise ConfigError(variable, "must be an https:// URL in production, or empty for the real provider")
+        if is_internal_host(parts.hostname):
+            raise ConfigError(
+                variable,
+                f"points at {parts.hostname}, a local or private address; in production leave it empty "
+                "(the real provider): tenants' credentials would be sent there",
+            )
+    return value
+
+
+def _surface(env: Mapping[str, str], environment: str) -> str:
+    surface = env.get("PRIXAGENT_SURFACE", "").strip().lower()
+    allowed = (*SURFACE_NAMES, PUBLIC_SURFACE, "all")
+    if surface and surface not in allowed:
+        raise ConfigError("PRIXAGENT_SURFACE", f"{surface!r} must be one of {', '.join(allowed)}")
+    if environment != "production":
+        return surface or "all"
+    if surface == "all":
+        raise ConfigError(
+            "PRIXAGENT_SURFACE",
+            "all is for development; in production run the admin in its own process "
+            "(PRIXAGENT_SURFACE=admin on ADMIN_PORT) and the rest with public or one surface each",
+        )
+    return surface or PUBLIC_SURFACE
+
+
+def _access_lifetime(env: Mapping[str, str]) -> timedelta:
+    lifetime = parse_duration("JWT_EXPIRES_IN", env.get("JWT_EXPIRES_IN", "15m"))
+    if lifetime > MAX_ACCESS_TOKEN_LIFETIME:
+        raise ConfigError(
+            "JWT_EXPIRES_IN",
+            f"must be at most 1h (an access token cannot be revoked before it expires); got {env['JWT_EXPIRES_IN']}, "
+            "e.g. 15m",
+        )
+    return lifetime
+
+
 def _origins(variable: str, raw: str) -> list[str]:
     origins = [o.strip().rstrip("/") for o in (raw or "").split(",") if o.strip()]
     for origin in origins:
@@ -111,6 +202,7 @@ def _origins(variable: str, raw: str) -> list[str]:
 @dataclass(frozen=True)
 class Config:
     environment: str
+    surface: str
     ports: dict[str, int]
     database_url: str
     admin_email: str
@@ -131,6 +223,7 @@ class Config:
     paypal_client_id: str
     paypal_secret: str = field(repr=False)
     paypal_mode: str
+    paypal_webhook_id: str
     session_secret: str = field(repr=False)
     session_expires_in: int
     log_level: str
@@ -140,6 +233,9 @@ class Config:
     redis_url: str
     email_url: str
     default_from_email: str
+    # Accounts and auth: which proxies to trust for the client IP, where links in emails point.
+    trusted_proxy_count: int
+    app_url: str
     allowed_hosts: list[str]
     provider_base_urls: dict[str, str]
 
@@ -222,6 +318,32 @@ def _database_url(env: Mapping[str, str], environment: str) -> str:
     return url
 
 
+MAX_TRUSTED_PROXIES = 5
+
+
+def _auth_settings(env: Mapping[str, str], environment: str, api_url: str) -> tuple[int, str]:
+    """TRUSTED_PROXY_COUNT and APP_URL.
+
+    Production runs behind a TLS-terminating proxy (it already trusts its X-Forwarded-Proto),
+    so there the count defaults to 1; elsewhere clients connect directly. APP_URL is the public
+    base of the dashboard, used for every link in an email; it defaults to API_URL's origin,
+    which under `make run` is the one port that serves everything.
+    """
+    default_count = "1" if environment == "production" else "0"
+    count = _int("TRUSTED_PROXY_COUNT", env.get("TRUSTED_PROXY_COUNT", "").strip() or default_count, 0)
+    if count > MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            "TRUSTED_PROXY_COUNT", f"{count} proxies in front of the app is not plausible; count the hops (max 5)"
+        )
+    api = urlsplit(api_url)
+    app_url = _url("APP_URL", env.get("APP_URL", "").strip() or f"{api.scheme}://{api.netloc}")
+    if urlsplit(app_url).path not in ("", "/"):
+        raise ConfigError("APP_URL", f"{app_url!r} must be an origin without a path, e.g. https://app.example.com")
+    if environment == "production" and not app_url.startswith("https://"):
+        raise ConfigError("APP_URL", "must be an https:// URL in production (password-reset and invitation links)")
+    return count, app_url
+
+
 _generated_test_secrets: dict[str, str] = {}
 
 
@@ -252,6 +374,13 @@ def load_config(env: Mapping[str, str]) -> Config:
     paypal_mode = env.get("PAYPAL_MODE", "sandbox").strip().lower()
     if paypal_mode not in ("sandbox", "live"):
         raise ConfigError("PAYPAL_MODE", f"{paypal_mode!r} must be sandbox or live")
+    paypal_webhook_id = env.get("PAYPAL_WEBHOOK_ID", "").strip()
+    if paypal_webhook_id and not re.fullmatch(r"[A-Za-z0-9-]{4,64}", paypal_webhook_id):
+        raise ConfigError("PAYPAL_WEBHOOK_ID", "is not a PayPal webhook id (letters and digits)")
+    if environment == "production" and env.get("PAYPAL_CLIENT_ID", "").strip() and not paypal_webhook_id:
+        raise ConfigError(
+            "PAYPAL_WEBHOOK_ID", "must be set in production with PAYPAL_CLIENT_ID (webhook of /webhooks/paypal/)"
+        )
     log_level = env.get("LOG_LEVEL", "info").strip().lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{log_level!r} must be one of {', '.join(LOG_LEVELS)}")
@@ -261,6 +390,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         raise ConfigError("WS_URL", f"{ws_url!r} is not an http(s) or ws(s) URL")
     if environment == "production" and not api_url.startswith("https://"):
         raise ConfigError("API_URL", "must be an https:// URL in production (providers call webhooks built from it)")
+    trusted_proxy_count, app_url = _auth_settings(env, environment, api_url)
     log_path = Path(env.get("LOG_FILE_PATH", "./logs").strip() or "./logs")
     hosts = [h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
     hosts.append(urlsplit(api_url).hostname or "localhost")
@@ -268,12 +398,13 @@ def load_config(env: Mapping[str, str]) -> Config:
         hosts += ["localhost", "127.0.0.1", "[::1]", "testserver"]
     return Config(
         environment=environment,
+        surface=_surface(env, environment),
         ports=ports,
         database_url=_database_url(env, environment),
         admin_email=env.get("ADMIN_EMAIL", "").strip().lower(),
         admin_password=_admin_password(env, environment),
         jwt_secret=jwt_secret,
-        jwt_expires_in=parse_duration("JWT_EXPIRES_IN", env.get("JWT_EXPIRES_IN", "15m")),
+        jwt_expires_in=_access_lifetime(env),
         jwt_issuer=env.get("JWT_ISSUER", "prixagent-saas").strip(),
         jwt_audience=env.get("JWT_AUDIENCE", "prixagent-users").strip(),
         jwt_refresh_secret=jwt_refresh_secret,
@@ -288,6 +419,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         paypal_client_id=env.get("PAYPAL_CLIENT_ID", "").strip(),
         paypal_secret=env.get("PAYPAL_SECRET", "").strip(),
         paypal_mode=paypal_mode,
+        paypal_webhook_id=paypal_webhook_id,
         session_secret=session_secret,
         session_expires_in=_int("SESSION_EXPIRES_IN", env.get("SESSION_EXPIRES_IN", "86400"), 60),
         log_level=log_level,
@@ -297,9 +429,11 @@ def load_config(env: Mapping[str, str]) -> Config:
         redis_url=env.get("REDIS_URL", "").strip() or (LOCAL_TEST_REDIS if environment == "test" else ""),
         email_url=env.get("EMAIL_URL", "").strip() or "consolemail://",
         default_from_email=env.get("DEFAULT_FROM_EMAIL", "").strip() or "PrixAgent <no-reply@localhost>",
+        trusted_proxy_count=trusted_proxy_count,
+        app_url=app_url,
         allowed_hosts=sorted(set(hosts)),
         provider_base_urls={
-            name: env.get(f"{name.upper()}_BASE_URL", "").strip().rstrip("/")
-            for name in ("twilio", "elevenlabs", "ghl", "calcom", "paypal")
+            name: _provider_base_url(f"{name.upper()}_BASE_URL", env.get(f"{name.upper()}_BASE_URL", ""), environment)
+            for name in PROVIDER_NAMES
         },
     )

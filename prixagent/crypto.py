@@ -36,8 +36,12 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
-def associated_data(table: str, column: str, tenant_id: object) -> bytes:
-    return f"{PREFIX}|{table}|{column}|{tenant_id}".encode()
+def associated_data(table: str, column: str, tenant_id: object, row_id: object = None) -> bytes:
+    """What a value is for. `row_id` binds one row (every table but `accounts`, whose row is the
+    tenant), so two rows of the same tenant cannot swap their ciphertexts either."""
+    if row_id is None:
+        return f"{PREFIX}|{table}|{column}|{tenant_id}".encode()
+    return f"{PREFIX}|{table}|{column}|{tenant_id}|{row_id}".encode()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ How a value moves:
 - From the database it arrives as a `Sealed` ciphertext holder (`from_db_value` has no
   model instance, so it cannot know the associated data yet).
 - Reading the attribute decrypts it with the associated data of *this* row
-  (table, column, tenant id). Plaintext exists only when code reads the attribute.
+  (table, column, tenant id, and the row's own id on every table but `accounts`, where the
+  row *is* the tenant). Plaintext exists only when code reads the attribute.
+- A column left out by `.only()` / `.defer()` is loaded (still sealed) on first read, like
+  Django's own deferred fields: it never reads as `None` ("not configured") by accident.
 - Assigning a string stores plaintext on the instance; `pre_save` seals it with the
   current key just before it is written.
 - Queryset `update()`/`bulk_update()` with a plain string is refused: there is no row to
@@ -14,6 +17,12 @@ How a value moves:
 
 Lookups other than `isnull` are refused, and so are `unique`/`db_index`: equal plaintexts
 never produce equal ciphertexts, so such queries would be silently wrong.
+
+Binding the row: two rows of one tenant (two webhook secrets, two per-call tokens) must not be
+able to swap ciphertexts, so the associated data names the row's primary key. The key must
+exist before the first INSERT, when `pre_save` seals the value: models with such a field have a
+primary key assigned in Python (`UUIDField(default=uuid.uuid4)`); the system check
+prixagent.E003 refuses the field on a model whose key the database assigns.
 """
 
 from __future__ import annotations
@@ -54,14 +63,17 @@ class _SecretDescriptor:
     def __get__(self, instance: models.Model | None, owner: type) -> Any:
         if instance is None:
             return self
-        value = instance.__dict__.get(self.field.attname)
+        if self.field.attname not in instance.__dict__:
+            # Deferred by .only()/.defer(): load the ciphertext now, never answer None for it.
+            instance.__dict__[self.field.attname] = self.field.load_sealed(instance)
+        value = instance.__dict__[self.field.attname]
         if isinstance(value, Sealed):
             try:
                 plain = crypto.get_keyring().decrypt(value.ciphertext, self.field.aad_for(instance))
             except crypto.DecryptionError as exc:
                 # Name the column and tenant only on failure: formatting them costs every read.
                 raise crypto.DecryptionError(f"{self.field.where(instance)}: {exc}") from None
-            redaction.remember_secret(plain)
+            redaction.remember_secret(plain, slot=self.field.slot(instance))
             return plain
         return value
 
@@ -75,11 +87,13 @@ class EncryptedTextField(models.TextField):
     """Text encrypted with AES-256-GCM, bound to its table, column and tenant.
 
     `tenant_attr` names the instance attribute holding the tenant id ("account_id" on
-    tenant-owned models, "pk" on the Account itself).
+    tenant-owned models, "pk" on the Account itself). Unless the row is the tenant itself, the
+    row's primary key is bound too.
     """
 
     def __init__(self, *args: Any, tenant_attr: str = "account_id", **kwargs: Any) -> None:
         self.tenant_attr = tenant_attr
+        self.binds_row = tenant_attr != "pk"
         kwargs.setdefault("null", True)
         kwargs.setdefault("blank", True)
         kwargs["editable"] = False  # never in a ModelForm or the admin's change form
@@ -102,7 +116,20 @@ class EncryptedTextField(models.TextField):
                     id="prixagent.E001",
                 )
             )
+        if self.binds_row and not self._pk_assigned_in_python():
+            errors.append(
+                checks.Error(
+                    "EncryptedTextField binds the row's primary key, which must exist before the first save.",
+                    hint="Give the model `id = models.UUIDField(primary_key=True, default=uuid.uuid4)`.",
+                    obj=self,
+                    id="prixagent.E003",
+                )
+            )
         return errors
+
+    def _pk_assigned_in_python(self) -> bool:
+        pk = self.model._meta.pk
+        return pk is not None and pk.has_default() and not pk.has_db_default()
 
     def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
         super().contribute_to_class(cls, name, **kwargs)
@@ -112,10 +139,26 @@ class EncryptedTextField(models.TextField):
         tenant_id = getattr(instance, self.tenant_attr)
         if tenant_id is None:
             raise crypto.DecryptionError(f"{self.where(instance)} has no tenant to bind the secret to")
-        return crypto.associated_data(self.model._meta.db_table, self.column, tenant_id)
+        if not self.binds_row:
+            return crypto.associated_data(self.model._meta.db_table, self.column, tenant_id)
+        if instance.pk is None:
+            raise crypto.DecryptionError(f"{self.where(instance)} has no primary key to bind the secret to")
+        return crypto.associated_data(self.model._meta.db_table, self.column, tenant_id, row_id=instance.pk)
 
     def where(self, instance: models.Model) -> str:
-        return f"{self.model._meta.db_table}.{self.column} of {getattr(instance, self.tenant_attr, '?')}"
+        where = f"{self.model._meta.db_table}.{self.column} of {getattr(instance, self.tenant_attr, '?')}"
+        return f"{where} row {instance.pk}" if self.binds_row else where
+
+    def slot(self, instance: models.Model) -> tuple[str, str, str]:
+        """Where a value lives, for the log scrubber: one entry per stored secret, never more."""
+        return (self.model._meta.db_table, self.column, str(instance.pk))
+
+    def load_sealed(self, instance: models.Model) -> Sealed | None:
+        """The stored ciphertext of a column that `.only()` / `.defer()` left out."""
+        if instance.pk is None or instance._state.adding:
+            raise AttributeError(f"{self.name} was never set on this unsaved {type(instance).__name__}")
+        manager = type(instance)._base_manager.db_manager(instance._state.db)
+        return manager.filter(pk=instance.pk).values_list(self.attname, flat=True).get()
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Sealed | None:
         return None if value is None else Sealed(value)
@@ -128,6 +171,8 @@ class EncryptedTextField(models.TextField):
             raise TypeError(f"{self.name} holds text, not {type(value).__name__}")
         sealed = Sealed(crypto.get_keyring().encrypt(value, self.aad_for(model_instance)))
         model_instance.__dict__[self.attname] = sealed  # plaintext does not outlive the save
+        # Stored now: scrub it from logs (prixagent.redaction says why only stored values).
+        redaction.remember_secret(value, slot=self.slot(model_instance))
         return sealed
 
     def get_prep_value(self, value: Any) -> str | None:

@@ -1,13 +1,17 @@
-"""Security event log: logins (dashboard, admin, API tokens), failures and logouts.
+"""Security event log (logger `prixagent.security`): logins, failures, lockouts, MFA failures,
+invitations, role changes, log-out-everywhere.
 
-One line per event with the actor, the tenant and the client IP, never a password (Django
-already replaces it in `credentials`; only the username is read here). The request id is
-added by the log format.
+One line per event with the actor, the tenant and the client IP (`client_ip`, the same address
+the rate limits use), never a password (Django already replaces it in `credentials`; only the
+username is read here). The request id is added by the log format. Every value that comes from
+a request is written with `repr` when it holds anything but plain printable characters, so a
+CR/LF in an email address cannot start a forged line.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -17,6 +21,20 @@ from django.http import HttpRequest
 from prixagent.throttling import client_ip
 
 logger = logging.getLogger("prixagent.security")
+
+_PLAIN = re.compile(r"[\w.@+:/-]*", re.ASCII)
+
+
+def _value(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if _PLAIN.fullmatch(text) else repr(text[:254])
+
+
+def security_event(event: str, *, request: Any = None, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one security event: `event: key=value ... ip=<client ip>`."""
+    parts = [f"{name}={_value(value)}" for name, value in fields.items()]
+    parts.append(f"ip={client_ip(request)}")
+    logger.log(level, "%s: %s", event, " ".join(parts))
 
 
 def _surface(request: HttpRequest | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import environ
 
@@ -25,9 +26,10 @@ WSGI_APPLICATION = "prixagent.wsgi.application"
 ASGI_APPLICATION = "prixagent.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Which surface this process serves ("all", "landing", "client", "admin", "api", "agency"):
-# set by `manage.py serve <surface>`; see prixagent.surfaces.
-SURFACE = os.environ.get("PRIXAGENT_SURFACE", "all")
+# Which surface this process serves ("all", "public", "landing", "client", "admin", "api",
+# "agency"): PRIXAGENT_SURFACE, set by `manage.py serve <surface>`; see prixagent.surfaces.
+# Production never serves "all", and without the variable serves "public" (no admin).
+SURFACE = CONFIG.surface
 PORTS = CONFIG.ports
 API_URL = CONFIG.api_url
 WS_URL = CONFIG.ws_url
@@ -46,8 +48,12 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "django_otp",  # the admin's second factor (accounts.mfa)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "prixagent",
     "accounts",
     "integrations",
@@ -55,7 +61,11 @@ INSTALLED_APPS = [
     "webhooks",
     "billing",
     "realtime",
+    "agents",
 ]
+if CONFIG.environment == "test":
+    # A second model with encrypted columns (row-bound associated data), for the field's tests.
+    INSTALLED_APPS.append("tests.prixagent.sealed")
 if not CONFIG.production:
     # The provider sandbox is a development and test tool, never part of a production server.
     INSTALLED_APPS.append("sandbox")
@@ -63,16 +73,22 @@ if not CONFIG.production:
 MIDDLEWARE = [
     "prixagent.logging.RequestIdMiddleware",
     "prixagent.nostore.NoStoreMiddleware",
-    "prixagent.surfaces.SurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "prixagent.csp.CachedCSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After every middleware that adds security headers: its 404 for another surface's path
+    # must carry HSTS, CSP, X-Frame-Options and nosniff like any other response.
+    "prixagent.surfaces.SurfaceMiddleware",
+    # 413 for an oversized body and 400 for a NUL in the query, before anything reads them.
+    "prixagent.errors.RequestGuardMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
     "prixagent.errors.ApiErrorMiddleware",
 ]
@@ -110,7 +126,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Tests: threads (WebSocket consumers, concurrency tests) must not keep connections open past
     # their work, or the test database cannot be dropped at the end of the run.
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if NODE_ENV == "test" else 60
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No per-request health check: it is an extra `SELECT 1` round trip on every request (a
+    # fifth of an API request's time, bench/api_stack.py). A connection broken by a database
+    # restart fails the one request that finds it, and Django then drops it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
 # --- Cache, broker ------------------------------------------------------------------------
 REDIS_URL = CONFIG.redis_url
@@ -149,6 +168,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if NODE_ENV == "test":
+    # Argon2 with its production cost makes each test user take ~50 ms; same format, minimal cost.
+    PASSWORD_HASHERS.insert(0, "prixagent.hashers.TestArgon2PasswordHasher")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -160,6 +182,10 @@ SESSION_COOKIE_AGE = CONFIG.session_expires_in
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Staff pass a TOTP code before any admin page: always in production; elsewhere only staff
+# who enrolled a device (accounts.mfa), so `make run` lets the generated admin straight in.
+ADMIN_MFA_REQUIRED = CONFIG.production
+OTP_TOTP_ISSUER = "PrixAgent"
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "landing"
@@ -174,23 +200,41 @@ ELEVENLABS_VOICE_ID = CONFIG.elevenlabs_voice_id
 PAYPAL_CLIENT_ID = CONFIG.paypal_client_id
 PAYPAL_SECRET = CONFIG.paypal_secret
 PAYPAL_MODE = CONFIG.paypal_mode
+# Our webhook's id in the PayPal developer app: PayPal's verify-webhook-signature needs it.
+PAYPAL_WEBHOOK_ID = CONFIG.paypal_webhook_id
 
 # --- REST API -----------------------------------------------------------------------------
 RATE_LIMIT_WINDOW_SECONDS = CONFIG.rate_limit_window * 60
 RATE_LIMIT_MAX_REQUESTS = CONFIG.rate_limit_max_requests
-# Login attempts are limited far more tightly than ordinary requests, per email and per IP.
-LOGIN_ATTEMPTS_PER_EMAIL = 5
+# Login attempts are limited far more tightly than ordinary requests (prixagent.throttling):
+# attempts per IP, failures per (email, IP) before that pair is locked for the window, and
+# failures per email (all IPs) before each further attempt waits 1 s, 2 s, 4 s ... up to the max.
 LOGIN_ATTEMPTS_PER_IP = 20
+LOGIN_FAILURES_PER_EMAIL_IP = 5
+LOGIN_ATTEMPTS_PER_EMAIL = 5
+LOGIN_DELAY_MAX_SECONDS = 60
+LOGIN_KNOWN_IP_DAYS = 30
+PASSWORD_RESETS_PER_EMAIL = 3
+# How many proxies in front of the app append to X-Forwarded-For (prixagent.throttling.client_ip).
+TRUSTED_PROXY_COUNT = CONFIG.trusted_proxy_count
+# The public base URL of the dashboard: every link in an email is built from it, never from Host.
+APP_URL = CONFIG.app_url
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",  # simplejwt's + "log out everywhere"
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["prixagent.throttling.PlatformRateThrottle"],
+    # JSON that is too deep or holds NUL / lone surrogates is a 400 (prixagent.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "prixagent.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "prixagent.pagination.CountSavingLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "prixagent.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -230,6 +274,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several fields (else drf-spectacular warns).
+    "ENUM_NAME_OVERRIDES": {"AgentToolEnum": "agents.models.Tool"},
 }
 
 # --- CORS / CSRF --------------------------------------------------------------------------
@@ -269,12 +315,47 @@ vars().update(env.email_url_config(CONFIG.email_url))
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
 # --- Security -----------------------------------------------------------------------------
+# Functions holding decrypted secrets are `sensitive_variables`: hidden in crash reports also
+# under DEBUG (Django's own filter is off when DEBUG is on).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "prixagent.errors.SafeExceptionReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+
+# The pages load nothing from elsewhere and run no inline script or style, so the policy is
+# strict: only our own static files. `data:` images are the icons inside Swagger UI's CSS.
+def _ws_origin(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        # 'self' covers a same-origin WebSocket (`make run`); WS_URL's origin covers the API
+        # surface's /ws/ when surfaces run on their own ports.
+        "connect-src": ["'self'", _ws_origin(WS_URL)],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = CONFIG.production
 if CONFIG.production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host-: the browser accepts these cookies only over https, for this exact host, path /,
+    # so neither a sibling subdomain nor a plain-http response can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     # Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.
@@ -316,5 +397,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The SDK logs every request URL at INFO; URLs carry tenant account SIDs.
         "twilio.http_client": {"level": "WARNING"},
+        # One line per task run (the outbox relay runs every 15 s): only failures are news.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

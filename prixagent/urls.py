@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from billing.webhooks import PaypalWebhook
 from prixagent import views
 from prixagent.health import healthz
 
@@ -20,8 +21,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # client dashboard
     path("app/", include("accounts.dashboard_urls")),
-    # platform admin
+    # platform admin (its second factor first: admin.site.urls would claim the path)
+    path("admin/mfa/", include("accounts.mfa_urls")),
     path("admin/", admin.site.urls),
     # REST API (+ provider webhooks, added by the apps that receive them)
     path("api/v1/", include(("prixagent.api_urls", "api"))),
+    # provider webhooks
+    path("webhooks/paypal/", PaypalWebhook.as_view(), name="paypal-webhook"),
 ]

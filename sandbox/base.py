@@ -11,6 +11,12 @@ Control API (JSON, never recorded), on every provider's server:
     POST   /_sandbox/reset           forget state, requests and faults
     POST   /_sandbox/<action>        provider-specific, e.g. /_sandbox/accounts on Twilio
     GET    /_sandbox/state           a dump of the provider's state, for debugging
+
+The servers answer only requests addressed to them by loopback name (`Host: 127.0.0.1:<port>`
+or `localhost:<port>`), so a web page cannot reach them through DNS rebinding, and control
+POSTs must be `Content-Type: application/json`, which a cross-site form cannot send without a
+CORS preflight that these servers never grant. Together: a page open in the developer's
+browser can neither read the recorded credentials nor inject faults.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import secrets
 import threading
@@ -28,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 CONTROL_PREFIX = "/_sandbox/"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 
 
 @dataclass
@@ -281,6 +289,9 @@ class ProviderApp:
 class _RequestHandler(BaseHTTPRequestHandler):
     app: ProviderApp  # set on the per-server subclass
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, a keep-alive client's delayed ACK
+    # holds the body back ~40 ms per request. Real APIs do not show that stall.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -294,7 +305,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if not self._addressed_to_us():
+            return self._send(Response(421, {"error": "this sandbox answers only to 127.0.0.1 or localhost"}))
         if parts.path.startswith(CONTROL_PREFIX):
+            if self.command == "POST" and not self._is_json():
+                return self._send(Response(415, {"error": "control requests must be Content-Type: application/json"}))
             return self._control(parts.path[len(CONTROL_PREFIX) :], raw)
         headers = {key.lower(): value for key, value in self.headers.items()}
         request = Request(
@@ -310,6 +325,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # noqa: BLE001 - a bug in a fake answers 500, like a real server
             response = self.app.error(500, f"Sandbox error: {exc!r}")
         self._send(response)
+
+    def _addressed_to_us(self) -> bool:
+        """Host is a loopback name with this server's own port (DNS rebinding sends another name)."""
+        port = self.server.server_address[1]
+        return self.headers.get("Host", "") in {f"{name}:{port}" for name in LOOPBACK_NAMES}
+
+    def _is_json(self) -> bool:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/json"
 
     def _control(self, action: str, raw: bytes) -> None:
         try:
@@ -339,6 +362,7 @@ class SandboxServer:
     """Serves one `ProviderApp` on 127.0.0.1 in a background thread."""
 
     def __init__(self, app: ProviderApp, port: int = 0) -> None:
+        refuse_production()
         handler = type(f"{app.name.title()}Handler", (_RequestHandler,), {"app": app})
         self.app = app
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -384,3 +408,20 @@ def basic(request: Request) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return user, password
+
+
+def refuse_production() -> None:
+    """The sandbox accepts any credentials it made up and records every credential it is sent:
+    it must never run next to a production deployment (the environment or settings saying so)."""
+    environments = {os.environ.get("NODE_ENV", "").strip().lower()}
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            environments.add(str(getattr(settings, "NODE_ENV", "")).lower())
+    except ImportError:  # used without Django
+        pass
+    if "production" in environments:
+        raise RuntimeError(
+            "the provider sandbox is a development and test tool; it does not run under NODE_ENV=production"
+        )

@@ -174,10 +174,13 @@ class CalcomApp(ProviderApp):
         tz = ZoneInfo(request.arg("timeZone") or "UTC")
         start = _parse_moment(request.arg("start") or "", tz)
         end = _parse_moment(request.arg("end") or "", tz, end_of_day=True)
+        ranged = request.arg("format") == "range"
+        length = timedelta(minutes=int(request.arg("duration") or event["lengthInMinutes"]))
         grouped: dict[str, list[dict[str, str]]] = {}
         for slot in self._free_slots(event, start, end):
             local = slot.astimezone(tz)
-            grouped.setdefault(local.date().isoformat(), []).append({"start": _iso(local)})
+            entry = {"start": _iso(local), **({"end": _iso(local + length)} if ranged else {})}
+            grouped.setdefault(local.date().isoformat(), []).append(entry)
         return self._ok(grouped)
 
     def create_booking(self, request: Request) -> Response:
@@ -191,6 +194,9 @@ class CalcomApp(ProviderApp):
         missing += [f"attendee.{f}" for f in ("name", "email", "timeZone") if not attendee.get(f)]
         if missing:
             return self.error(400, f"Missing required fields: {', '.join(missing)}")
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict) or any(not isinstance(v, str) or len(v) > 500 for v in metadata.values()):
+            return self.error(400, "metadata: values must be strings of at most 500 characters")
         event = self.event_types.get(int(body["eventTypeId"]))
         if event is None or event["ownerId"] != user["id"]:
             return self.error(404, f"Event type with id={body['eventTypeId']} not found")
@@ -323,7 +329,9 @@ class CalcomApp(ProviderApp):
             "end": _iso(end),
             "duration": event["lengthInMinutes"],
             "eventTypeId": event["id"],
-            "attendees": [attendee],
+            "eventType": {"id": event["id"], "slug": event["slug"]},
+            "attendees": [{"absent": False, "language": "en", **attendee}],
+            "absentHost": False,
             "hosts": [
                 {
                     "id": user["id"],
@@ -337,6 +345,7 @@ class CalcomApp(ProviderApp):
             "metadata": body.get("metadata") or {},
             "bookingFieldsResponses": body.get("bookingFieldsResponses") or {},
             "createdAt": _iso(datetime.now(UTC)),
+            "updatedAt": _iso(datetime.now(UTC)),
         }
         self.bookings[booking["uid"]] = booking
         return booking

@@ -19,6 +19,7 @@ ELEVENLABS_KEY_NO_CONVAI = "sk_demo_userread_000000000000000000000000002"
 ELEVENLABS_VOICE_ID = "21m00Tcm4TlvDq8ikWAM"  # a premade voice, for ELEVENLABS_VOICE_ID
 CALCOM = {"api_key": "cal_demo_00000000000000000000000001", "username": "demo"}
 PAYPAL = {"client_id": "demo-paypal-client-id-0001", "secret": "demo-paypal-secret-0001"}
+PAYPAL_WEBHOOK_ID = "DEMOWEBHOOK0000000000001"  # for PAYPAL_WEBHOOK_ID
 
 
 def load_demo(sandbox: ProviderSandbox) -> dict[str, dict[str, Any]]:
@@ -38,6 +39,9 @@ def load_demo(sandbox: ProviderSandbox) -> dict[str, dict[str, Any]]:
         ],
     )
     sandbox.paypal.create_app(**PAYPAL)
+    # Subscription and sale events go to the local API's webhook, signed like PayPal's.
+    sandbox.paypal.register_webhook(PAYPAL["client_id"], _webhook_url(), webhook_id=PAYPAL_WEBHOOK_ID)
+    sandbox.paypal.set_delivery(True)
     return {
         "twilio": {**TWILIO, "numbers": TWILIO_NUMBERS},
         "twilio (trial)": TWILIO_TRIAL,
@@ -48,5 +52,11 @@ def load_demo(sandbox: ProviderSandbox) -> dict[str, dict[str, Any]]:
             "voice_id (for ELEVENLABS_VOICE_ID)": ELEVENLABS_VOICE_ID,
         },
         "calcom": {"api_key": CALCOM["api_key"], "event_types": ", ".join(e["slug"] for e in calcom["event_types"])},
-        "paypal": PAYPAL,
+        "paypal": {**PAYPAL, "webhook_id": PAYPAL_WEBHOOK_ID, "webhook_url": _webhook_url()},
     }
+
+
+def _webhook_url() -> str:
+    from prixagent.public_urls import public_url
+
+    return public_url("/webhooks/paypal/")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from prixagent import redaction
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT = 10.0  # seconds; no provider call may hang a request or a worker forever
 MAX_REASON = 300
+MAX_LOGGED_BODY = 500
 
 
 class ProviderError(Exception):
@@ -45,6 +51,7 @@ def timeout() -> float:
     return float(getattr(settings, "PROVIDER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
 
 
+@sensitive_variables()
 def require(provider: str, **credentials: str | None) -> None:
     """Refuse blank credentials before any request: SDKs fill blanks from environment variables."""
     missing = [name for name, value in credentials.items() if not (value or "").strip()]
@@ -54,6 +61,7 @@ def require(provider: str, **credentials: str | None) -> None:
         )
 
 
+@sensitive_variables()
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
     """Cut a provider's reason to size and blank any secret it happens to echo back."""
     return redaction.scrub(text, secrets)[:MAX_REASON]
@@ -82,6 +90,29 @@ def transport_error(provider: str, exc: Exception) -> ProviderError:
     return ProviderError(f"{provider} is unreachable", permanent=False, code="unreachable", status=None)
 
 
+@sensitive_variables()
+def unexpected(provider: str, what: str, body: Any, secrets: Iterable[str | None] = ()) -> ProviderError:
+    """A 2xx answer without the shape the API documents (a proxy's HTML page, a changed API, a
+    half-written body): logged (scrubbed) for us, transient for the tenant, never a 500."""
+    logger.warning(
+        "%s answered with an unexpected body (%s): %s",
+        provider,
+        what,
+        redaction.scrub(str(body)[:MAX_LOGGED_BODY], secrets),
+    )
+    return ProviderError(
+        f"{provider} answered with an unexpected response ({what})",
+        permanent=False,
+        code="unexpected_response",
+        status=None,
+    )
+
+
+def segment(value: object) -> str:
+    """One URL path segment: `/`, `?`, `#`, `..` and the rest cannot change the path."""
+    return quote(str(value), safe="")
+
+
 def json_or_text(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -97,6 +128,7 @@ class JsonApi:
 
     provider = "Provider"
 
+    @sensitive_variables()
     def __init__(
         self, root: str, *, headers: dict[str, str], secrets: tuple[str, ...], timeout_s: float | None = None
     ) -> None:
@@ -121,6 +153,19 @@ class JsonApi:
         if response.status_code >= 400:
             reason = scrub(self.reason_of(body), self.secrets)
             raise error_for_status(self.provider, response.status_code, reason, code=self.code_of(response, body))
+        return body
+
+    def member(self, body: Any, key: str, kind: type | tuple[type, ...] = dict) -> Any:
+        """`body[key]`, checked: a 2xx body without it is an `unexpected` transient error."""
+        value = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(value, kind):
+            raise unexpected(self.provider, f"no {key!r}", body, self.secrets)
+        return value
+
+    def obj(self, body: Any) -> dict[str, Any]:
+        """A 2xx body that must be a JSON object."""
+        if not isinstance(body, dict):
+            raise unexpected(self.provider, "not a JSON object", body, self.secrets)
         return body
 
     def close(self) -> None:

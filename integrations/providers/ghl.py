@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.providers.base import (
     JsonApi,
@@ -22,8 +23,10 @@ from integrations.providers.base import (
     json_or_text,
     require,
     scrub,
+    segment,
     transport_error,
 )
+from integrations.registry import Validation
 
 PROVIDER = "GoHighLevel"
 REAL_URL = "https://services.leadconnectorhq.com"
@@ -33,6 +36,7 @@ VERSION = "2021-07-28"
 class GhlClient(JsonApi):
     provider = PROVIDER
 
+    @sensitive_variables()
     def __init__(self, token: str, location_id: str, *, timeout_s: float | None = None) -> None:
         require(PROVIDER, token=token, location_id=location_id)
         headers = {"Authorization": f"Bearer {token}", "Version": VERSION}
@@ -51,22 +55,25 @@ class GhlClient(JsonApi):
         return None
 
     def get_location(self) -> dict[str, Any]:
-        return self.call("GET", f"/locations/{self.location_id}")["location"]
+        return self.member(self.call("GET", f"/locations/{segment(self.location_id)}"), "location")
 
     def upsert_contact(self, **fields: Any) -> dict[str, Any]:
-        return self.call("POST", "/contacts/upsert", json={"locationId": self.location_id, **fields})
+        return self.obj(self.call("POST", "/contacts/upsert", json={"locationId": self.location_id, **fields}))
 
     def search_contacts(self, *, query: str = "", page: int = 1, page_limit: int = 100) -> dict[str, Any]:
         body = {"locationId": self.location_id, "query": query, "page": page, "pageLimit": page_limit}
-        return self.call("POST", "/contacts/search", json=body)
+        return self.obj(self.call("POST", "/contacts/search", json=body))
 
     def add_note(self, contact_id: str, body: str) -> dict[str, Any]:
-        return self.call("POST", f"/contacts/{contact_id}/notes", json={"body": body})["note"]
+        return self.member(self.call("POST", f"/contacts/{segment(contact_id)}/notes", json={"body": body}), "note")
 
     def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
-        return self.call("POST", f"/contacts/{contact_id}/tags", json={"tags": tags})["tags"]
+        return self.member(
+            self.call("POST", f"/contacts/{segment(contact_id)}/tags", json={"tags": tags}), "tags", list
+        )
 
 
+@sensitive_variables()
 def validate(token: str, location_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Read the location: proves the token is valid and belongs to it; returns name and time zone."""
     ghl = GhlClient(token, location_id, timeout_s=timeout_s)
@@ -75,6 +82,21 @@ def validate(token: str, location_id: str, *, timeout_s: float | None = None) ->
     finally:
         ghl.close()
     return {"name": location.get("name", ""), "timezone": location.get("timezone", "")}
+
+
+# --- registry glue (integrations.registry) ---------------------------------------------------
+
+
+@sensitive_variables()
+def connect_check(creds: dict[str, str]) -> Validation:
+    """Connect: the token must read the location it names."""
+    info = validate(creds["api_key"], creds["location_id"])
+    details = {"location_name": info.get("name", ""), "timezone": info.get("timezone", "")}
+    return Validation(details, f"location {details['location_name']}", {"ghl_location_id": creds["location_id"]})
+
+
+def overview_details(account: Any) -> dict[str, Any]:
+    return {"location_id": account.ghl_location_id}
 
 
 # --- Contacts sync (used by the contacts app) -------------------------------------------------
@@ -205,10 +227,13 @@ class GhlContactsClient(GhlClient):
             body["filters"] = filters
         if sort:
             body["sort"] = sort
-        return self.call("POST", "/contacts/search", json=body)
+        page = self.obj(self.call("POST", "/contacts/search", json=body))
+        self.member(page, "contacts", list)
+        return page
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
-        return self.call("GET", f"/contacts/{contact_id}")["contact"]
+        return self.member(self.call("GET", f"/contacts/{segment(contact_id)}"), "contact")
 
     def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
-        return self.call("DELETE", f"/contacts/{contact_id}/tags", json={"tags": tags}).get("tags", [])
+        body = self.call("DELETE", f"/contacts/{segment(contact_id)}/tags", json={"tags": tags})
+        return self.member(body, "tags", list)

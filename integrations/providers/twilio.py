@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -27,7 +28,9 @@ from integrations.providers.base import (
     scrub,
     timeout,
     transport_error,
+    unexpected,
 )
+from integrations.registry import Validation
 
 PROVIDER = "Twilio"
 REAL_URL = "https://api.twilio.com"
@@ -51,17 +54,21 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return super().request(method, url, **kwargs)
 
 
+@sensitive_variables()
 def client(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> Client:
     require(PROVIDER, account_sid=account_sid, auth_token=auth_token)
     http = BaseUrlHttpClient(base_url("twilio", REAL_URL), timeout_s if timeout_s is not None else timeout())
     return Client(account_sid, auth_token, http_client=http, environment=NO_ENVIRONMENT)
 
 
+@sensitive_variables()
 def validate(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Fetch the account: proves the pair is valid and says whether it is a trial."""
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
     with _mapped(auth_token):
         account = tw.api.v2010.accounts(account_sid).fetch()
+    if account.sid != account_sid:
+        raise unexpected(PROVIDER, "no account sid", {"sid": account.sid, "status": account.status}, (auth_token,))
     return {
         "friendly_name": account.friendly_name,
         "status": account.status,
@@ -70,6 +77,7 @@ def validate(account_sid: str, auth_token: str, *, timeout_s: float | None = Non
     }
 
 
+@sensitive_variables()
 def list_numbers(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
     with _mapped(auth_token):
@@ -88,6 +96,7 @@ def list_numbers(account_sid: str, auth_token: str, *, timeout_s: float | None =
 class _mapped:  # noqa: N801 - used as a lower-case context manager
     """Turn SDK and transport exceptions into ProviderError."""
 
+    @sensitive_variables()
     def __init__(self, auth_token: str) -> None:
         self.secrets = (auth_token,)
 
@@ -105,6 +114,9 @@ class _mapped:  # noqa: N801 - used as a lower-case context manager
             raise self._from_status(response.status_code, body.get("code"), body.get("message", "")) from exc
         if isinstance(exc, requests.RequestException):
             raise transport_error(PROVIDER, exc) from exc
+        if isinstance(exc, TwilioException | ValueError | KeyError | TypeError):
+            # A 2xx body the SDK cannot read (not JSON, or without its records): transient.
+            raise unexpected(PROVIDER, type(exc).__name__, exc, self.secrets) from exc
         return False
 
     def _from_status(self, status: int, code: int | None, message: str) -> ProviderError:
@@ -119,3 +131,36 @@ def _json(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+# --- registry glue (integrations.registry) ---------------------------------------------------
+
+
+@sensitive_variables()
+def connect_check(creds: dict[str, str]) -> Validation:
+    """Connect: the account must be active; its numbers are stored with it."""
+    info = validate(creds["account_sid"], creds["auth_token"])
+    if info.get("status") not in (None, "active"):
+        raise ProviderError(f"the Twilio account is {info['status']}", permanent=True, code="inactive", status=None)
+    numbers = phone_numbers(creds)
+    details = {
+        "friendly_name": info.get("friendly_name", ""),
+        "status": info.get("status", ""),
+        "type": info.get("type", ""),
+        "trial": bool(info.get("trial")),
+    }
+    summary = f"{details['friendly_name'] or 'account'}, {len(numbers)} number(s)" + (
+        ", trial" if details["trial"] else ""
+    )
+    return Validation(details, summary, {"twilio_phone_numbers": numbers})
+
+
+@sensitive_variables()
+def phone_numbers(creds: dict[str, str]) -> list[dict[str, Any]]:
+    """The numbers as stored on the account (what the dashboard and the dialer read)."""
+    keys = ("number", "sid", "friendly_name", "capabilities")
+    return [{k: n.get(k) for k in keys} for n in list_numbers(creds["account_sid"], creds["auth_token"])]
+
+
+def overview_details(account: Any) -> dict[str, Any]:
+    return {"numbers": account.twilio_phone_numbers}

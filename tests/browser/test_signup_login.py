@@ -23,6 +23,15 @@ def test_it_signs_up_logs_out_and_logs_in(page, live_server) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
 
+    # The same answer for a new and a known address: check the inbox, then log in.
+    page.wait_for_url("**/app/signup/sent/")
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    page.get_by_role("link", name="Log in").last.click()
+    page.wait_for_url("**/app/login/")
+    page.get_by_label("Email", exact=True).fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
     page.wait_for_url("**/app/")
     assert page.get_by_role("heading", name="Welcome, Lucía").is_visible()
     assert "Panadería Luna" in page.locator("header").inner_text()

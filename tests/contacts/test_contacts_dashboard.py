@@ -258,7 +258,15 @@ def test_charlie_gets_404_on_alices_pages(charlie: User, alice_account: Account)
     assert "+1415555" not in export
 
 
-def test_the_pages_speak_spanish(alice: User, alice_account: Account) -> None:
+@pytest.fixture
+def spanish() -> Any:
+    yield
+    from django.utils import translation
+
+    translation.deactivate()  # the test client leaves the last request's language active
+
+
+def test_the_pages_speak_spanish(alice: User, alice_account: Account, spanish: None) -> None:
     client = web(alice)
     client.cookies["django_language"] = "es"
     html = client.get(PAGE).content.decode()

@@ -7,22 +7,30 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import Account
+from integrations.registry import PROVIDERS, secret_columns
 
-SECRET_COLUMNS = ("twilio_account_sid", "twilio_auth_token", "ghl_api_key", "elevenlabs_api_key", "calcom_api_key")
+SECRET_COLUMNS = secret_columns()
+
+
+def _ghl(sb: Any, **options: Any) -> dict[str, Any]:
+    location = sb.ghl.create_location(**options)
+    return {"api_key": location["token"], "location_id": location["location_id"]}
+
+
+# How the sandbox makes fresh, valid credentials for each provider (the sandbox's side of the
+# registry: what a tenant would copy from the provider's console).
+SANDBOX_CREDENTIALS = {
+    "twilio": lambda sb, **o: sb.twilio.create_account(**o),
+    "ghl": _ghl,
+    "elevenlabs": lambda sb, **o: {"api_key": sb.elevenlabs.create_key(**o)},
+    "calcom": lambda sb, **o: {"api_key": sb.calcom.create_user(**o)["api_key"]},
+}
+assert set(SANDBOX_CREDENTIALS) == set(PROVIDERS), "every registered provider needs sandbox credentials"
 
 
 def connect_payload(sb: Any, provider: str, **options: Any) -> dict[str, Any]:
     """Fresh, valid credentials for `provider`, created in the sandbox, as the API expects them."""
-    if provider == "twilio":
-        return sb.twilio.create_account(**options)
-    if provider == "ghl":
-        location = sb.ghl.create_location(**options)
-        return {"api_key": location["token"], "location_id": location["location_id"]}
-    if provider == "elevenlabs":
-        return {"api_key": sb.elevenlabs.create_key(**options)}
-    if provider == "calcom":
-        return {"api_key": sb.calcom.create_user(**options)["api_key"]}
-    raise ValueError(provider)
+    return SANDBOX_CREDENTIALS[provider](sb, **options)
 
 
 def raw_columns(account: Account) -> dict[str, Any]:
@@ -35,8 +43,9 @@ def raw_columns(account: Account) -> dict[str, Any]:
 
 def nothing_stored(account: Account, provider: str) -> bool:
     account.refresh_from_db()
-    columns = [c for c in SECRET_COLUMNS if c.startswith(provider)]
-    flag = getattr(account, f"{provider}_configured")
+    spec = PROVIDERS[provider]
+    columns = spec.secret_columns
+    flag = getattr(account, spec.flag)
     return not flag and all(raw_columns(account)[c] is None for c in columns)
 
 

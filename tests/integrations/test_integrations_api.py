@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Account
-from integrations import services
+from integrations import registry, services
 from integrations.models import IntegrationEvent, IntegrationStatus
 from tests.conftest import TEST_PROVIDER_TIMEOUT
 from tests.integrations.integration_helpers import connect_payload, nothing_stored, raw_columns
@@ -117,8 +117,8 @@ def test_it_takes_a_default_event_type_on_connect(alice_api: APIClient, provider
 
 
 BAD_CREDENTIALS = {
-    "twilio": {"account_sid": "AC" + "0" * 32, "auth_token": "not-the-token-0000"},
-    "ghl": {"api_key": "pit-wrong-token", "location_id": "nowhere"},
+    "twilio": {"account_sid": "AC" + "0" * 32, "auth_token": "f" * 32},
+    "ghl": {"api_key": "pit-wrong-token", "location_id": "nowhere0000"},
     "elevenlabs": {"api_key": "sk_wrong_key_000000"},
     "calcom": {"api_key": "cal_wrong_key_00000"},
 }
@@ -132,7 +132,7 @@ def test_it_rejects_bad_credentials_and_stores_nothing(
     assert r.status_code == 400, r.content
     error = r.json()["error"]
     assert error["code"] == "invalid_credentials"
-    assert error["message"].startswith(f"Invalid {services.SPECS[provider].name} credentials: ")
+    assert error["message"].startswith(f"Invalid {registry.PROVIDERS[provider].name} credentials: ")
     assert nothing_stored(alice_account, provider)
     assert not IntegrationStatus.objects.filter(account=alice_account).exists()
     event = IntegrationEvent.objects.get(account=alice_account)

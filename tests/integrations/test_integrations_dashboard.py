@@ -57,12 +57,12 @@ def test_it_connects_through_a_form(alice_web: Client, alice_account: Account, p
 def test_it_shows_provider_errors_inside_the_card(
     alice_web: Client, alice_account: Account, provider_sandbox: Any
 ) -> None:
-    r = alice_web.post(f"{PAGE}ghl/connect/", {"api_key": "pit-wrong", "location_id": "nowhere"})
+    r = alice_web.post(f"{PAGE}ghl/connect/", {"api_key": "pit-wrong-token", "location_id": "nowhere0000"})
     assert r.status_code == 400
     html = r.content.decode()
     card = html[html.index('id="ghl"') : html.index('id="elevenlabs"')]
     assert "Invalid GoHighLevel credentials" in card
-    assert 'value="pit-wrong"' not in html  # a typed secret is not rendered back
+    assert "pit-wrong-token" not in html  # a typed secret is not rendered back
     assert nothing_stored(alice_account, "ghl")
 
 

@@ -14,7 +14,10 @@ from rest_framework.test import APIClient
 from accounts.models import Account, User
 from integrations import services
 from integrations.models import IntegrationEvent, IntegrationStatus
-from tests.integrations.integration_helpers import RequestsSince, connect_payload
+from integrations.registry import PROVIDERS as REGISTRY
+from tests.integrations.integration_helpers import RequestsSince, connect_payload, raw_columns
+
+CONFIGURED_FLAGS = [spec.flag for spec in REGISTRY.values()]
 
 URL = "/api/v1/integrations/"
 PROVIDERS = ["twilio", "ghl", "elevenlabs", "calcom"]
@@ -60,13 +63,50 @@ def test_it_shows_charlie_only_his_own(
     assert alice_api.get(f"{URL}events/{alice_event.pk}/").status_code == 200
 
 
+def _state(account: Account) -> tuple[object, ...]:
+    """Everything about an account's integrations, as stored (ciphertexts included)."""
+    return (
+        raw_columns(account),
+        list(Account.objects.filter(pk=account.pk).values_list(*CONFIGURED_FLAGS, "twilio_phone_numbers")),
+        list(IntegrationStatus.objects.filter(account=account).values()),
+        list(IntegrationEvent.objects.filter(account=account).values_list("pk", flat=True)),
+    )
+
+
 def test_it_never_lets_charlie_change_alice(
-    alice_api: APIClient, charlie_api: APIClient, alice_account: Account, provider_sandbox: Any
+    alice_api: APIClient,
+    charlie_api: APIClient,
+    alice_account: Account,
+    charlie_account: Account,
+    provider_sandbox: Any,
 ) -> None:
-    alice_api.put(f"{URL}twilio/", connect_payload(provider_sandbox, "twilio"), format="json")
-    assert charlie_api.delete(f"{URL}twilio/").status_code == 204  # his own, not connected: a no-op
-    alice_account.refresh_from_db()
-    assert alice_account.twilio_configured
+    for provider in PROVIDERS:
+        assert (
+            alice_api.put(f"{URL}{provider}/", connect_payload(provider_sandbox, provider), format="json").status_code
+            == 200
+        )
+        assert (
+            charlie_api.put(f"{URL}{provider}/", connect_payload(provider_sandbox, provider), format="json").status_code
+            == 200
+        )
+    alice_before, charlie_before = _state(alice_account), _state(charlie_account)
+
+    # Every write charlie can make, on the same provider paths alice uses.
+    for provider in PROVIDERS:
+        assert charlie_api.post(f"{URL}{provider}/test/").status_code == 200
+        assert (
+            charlie_api.put(f"{URL}{provider}/", connect_payload(provider_sandbox, provider), format="json").status_code
+            == 200
+        )
+    assert charlie_api.post(f"{URL}twilio/sync-numbers/").status_code == 200
+    assert charlie_api.post(f"{URL}calcom/default-event-type/", {"default_event_type_id": None}).status_code == 200
+    for provider in PROVIDERS:
+        assert charlie_api.delete(f"{URL}{provider}/").status_code == 204
+
+    assert _state(charlie_account) != charlie_before  # his writes happened...
+    assert not any(getattr(Account.objects.get(pk=charlie_account.pk), f) for f in CONFIGURED_FLAGS)
+    assert _state(alice_account) == alice_before  # ...and nothing of alice's moved, not one byte
+    assert all(alice_api.get(f"{URL}{provider}/").json()["configured"] for provider in PROVIDERS)
 
 
 def test_it_refuses_a_ciphertext_copied_from_another_tenant(
@@ -92,11 +132,17 @@ def test_it_refuses_a_ciphertext_copied_from_another_tenant(
 # --- the canary ------------------------------------------------------------------------------
 
 CANARY = "CANARYc4n4ry5ecret"
+# Twilio auth tokens are 32 hexadecimal characters (the format is checked before any request).
+TWILIO_CANARY = "cafe0ca9a7ca11ed5ec7e7"
+
+
+def canary_in(text: str) -> bool:
+    return CANARY in text or TWILIO_CANARY in text
 
 
 def _canary_credentials(sb: Any) -> dict[str, dict[str, str]]:
     return {
-        "twilio": sb.twilio.create_account(auth_token=f"{CANARY}twilio"),
+        "twilio": sb.twilio.create_account(auth_token=f"{TWILIO_CANARY}0123456789"),
         "ghl": {
             "api_key": sb.ghl.create_location(token=f"pit-{CANARY}ghl")["token"],
             "location_id": "",
@@ -176,8 +222,8 @@ def test_it_never_shows_a_canary_secret(
     ]
     for url in admin_urls:
         r = admin.get(url)
-        assert r.status_code in (200, 404), url  # the Account admin belongs to another app
-        assert CANARY not in r.content.decode(), url
+        assert r.status_code == 200, url  # a 404 page would scan nothing
+        assert not canary_in(r.content.decode()), url
     r = admin.post(
         "/admin/integrations/integrationstatus/",
         {"action": "test_credentials", "_selected_action": list(status_ids)},
@@ -188,16 +234,16 @@ def test_it_never_shows_a_canary_secret(
 
     everything = "\n".join(bodies)
     assert "••••" in everything  # the masked hints are there
-    assert CANARY not in everything
-    assert CANARY not in "\n".join(e.message for e in IntegrationEvent.objects.all())
-    assert CANARY not in "\n".join(s.last_error for s in IntegrationStatus.objects.all())
+    assert not canary_in(everything)
+    assert not canary_in("\n".join(e.message for e in IntegrationEvent.objects.all()))
+    assert not canary_in("\n".join(s.last_error for s in IntegrationStatus.objects.all()))
     ours = [r.getMessage() for r in caplog.records if r.name.startswith(("integrations", "prixagent", "django"))]
-    assert ours and CANARY not in "\n".join(ours)
+    assert ours and not canary_in("\n".join(ours))
     for handler in logging.getLogger().handlers:
         handler.flush()
     with log_file.open(encoding="utf-8", errors="replace") as f:
         f.seek(log_start)
-        assert CANARY not in f.read()
+        assert not canary_in(f.read())
 
 
 def test_it_keeps_secrets_out_of_repr(alice_account: Account, provider_sandbox: Any) -> None:
@@ -207,5 +253,5 @@ def test_it_keeps_secrets_out_of_repr(alice_account: Account, provider_sandbox: 
     )
     status = IntegrationStatus.objects.get(account=alice_account)
     for obj in (alice_account, status, IntegrationEvent.objects.get(account=alice_account)):
-        assert CANARY not in repr(obj) and CANARY not in str(obj)
-    assert CANARY not in repr(alice_account.__dict__)
+        assert not canary_in(repr(obj)) and not canary_in(str(obj))
+    assert not canary_in(repr(alice_account.__dict__))

@@ -300,6 +300,7 @@ def test_it_runs_a_paypal_subscription_from_token_to_cancel(provider_sandbox):
         "tenure_type": "REGULAR",
         "sequence": 1,
         "total_cycles": 0,
+        "pricing_scheme": {"fixed_price": {"value": "99.00", "currency_code": "USD"}},
     }
     plan = requests.post(
         f"{root}/v1/billing/plans",
@@ -397,7 +398,7 @@ def test_it_is_controlled_over_http(provider_sandbox):
     assert (limited.status_code, limited.json()["code"]) == (429, 20429)
     [recorded] = requests.get(f"{root}/_sandbox/requests", timeout=5).json()
     assert (recorded["identity"], recorded["status"]) == (creds["account_sid"], 429)
-    assert requests.post(f"{root}/_sandbox/reset", timeout=5).ok
+    assert requests.post(f"{root}/_sandbox/reset", json={}, timeout=5).ok
     assert requests.get(f"{root}/_sandbox/requests", timeout=5).json() == []
     assert provider_sandbox.twilio.accounts == {}
 
@@ -449,3 +450,46 @@ def test_it_runs_from_manage_py_with_the_demo_credentials_until_ctrl_c():
         assert "Stopping the provider sandbox." in process.stdout.read()
     finally:
         process.kill()
+
+
+# --- the control API cannot be driven by a web page (DNS rebinding, cross-site POST) ----------
+
+
+@pytest.mark.parametrize("host", ["evil.example.com", "evil.example.com:{port}", "127.0.0.1:1", "127.0.0.1"])
+def test_it_answers_only_requests_addressed_to_its_loopback_name_and_port(provider_sandbox, host):
+    root = provider_sandbox.base_urls["twilio"]
+    port = root.rsplit(":", 1)[1]
+    provider_sandbox.twilio.create_account(auth_token="0123456789abcdef0123456789abcdef")
+    headers = {"Host": host.format(port=port)}
+    assert requests.get(f"{root}/_sandbox/requests", headers=headers, timeout=5).status_code == 421
+    fault = {"path_regex": ".*", "status": 500}
+    assert requests.post(f"{root}/_sandbox/faults", json=fault, headers=headers, timeout=5).status_code == 421
+    assert provider_sandbox.twilio.faults == []
+    for name in ("127.0.0.1", "localhost"):
+        ok = requests.get(f"{root}/_sandbox/requests", headers={"Host": f"{name}:{port}"}, timeout=5)
+        assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
+def test_control_posts_must_be_json(provider_sandbox, content_type):
+    root = provider_sandbox.base_urls["ghl"]
+    body = '{"path_regex": ".*", "status": 500}'
+    headers = {"Content-Type": content_type}
+    response = requests.post(f"{root}/_sandbox/faults", data=body, headers=headers, timeout=5)
+    assert response.status_code == 415
+    assert provider_sandbox.ghl.faults == []
+    assert requests.post(f"{root}/_sandbox/reset", data="{}", headers=headers, timeout=5).status_code == 415
+
+
+def test_it_refuses_to_start_under_production(settings, monkeypatch):
+    from sandbox import ProviderSandbox
+
+    settings.NODE_ENV = "production"
+    with pytest.raises(RuntimeError, match="NODE_ENV=production"):
+        ProviderSandbox().start()
+    settings.NODE_ENV = "test"
+    monkeypatch.setenv("NODE_ENV", "production")
+    with pytest.raises(RuntimeError, match="NODE_ENV=production"):
+        ProviderSandbox().start()

@@ -38,8 +38,8 @@ def error_for(**overrides: str) -> ConfigError:
 
 
 def test_it_accepts_a_good_env() -> None:
-    config = load_config(good_env(JWT_EXPIRES_IN="24h", JWT_REFRESH_EXPIRES_IN="7d"))
-    assert config.jwt_expires_in == timedelta(hours=24)
+    config = load_config(good_env(JWT_EXPIRES_IN="30m", JWT_REFRESH_EXPIRES_IN="7d"))
+    assert config.jwt_expires_in == timedelta(minutes=30)
     assert config.jwt_refresh_expires_in == timedelta(days=7)
     assert config.encryption_key == bytes.fromhex(GOOD_KEY)
     assert "api.example.com" in config.allowed_hosts
@@ -165,3 +165,104 @@ def test_it_reports_nothing_on_check_deploy_in_production() -> None:
     result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+# --- fail-closed production defaults (issue 6, item 4) ---------------------------------------
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    return good_env(
+        NODE_ENV="production",
+        SESSION_SECRET=secrets.token_urlsafe(64),
+        JWT_SECRET=secrets.token_urlsafe(64),
+        JWT_REFRESH_SECRET=secrets.token_urlsafe(64),
+        **overrides,
+    )
+
+
+def production_error(**overrides: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(production_env(**overrides))
+    return info.value
+
+
+def test_production_without_a_surface_serves_the_public_ones_never_the_admin() -> None:
+    from prixagent.surfaces import serves
+
+    surface = load_config(production_env()).surface
+    assert surface == "public"
+    assert not serves(surface, "admin")
+    assert all(serves(surface, s) for s in ("landing", "client", "api", "agency"))
+    assert load_config(good_env()).surface == "all"  # development: one port, everything
+
+
+def test_production_refuses_to_serve_every_surface_from_one_process() -> None:
+    error = production_error(PRIXAGENT_SURFACE="all")
+    assert error.variable == "PRIXAGENT_SURFACE"
+    assert load_config(production_env(PRIXAGENT_SURFACE="admin")).surface == "admin"
+
+
+def test_it_refuses_an_unknown_surface() -> None:
+    assert error_for(PRIXAGENT_SURFACE="everything").variable == "PRIXAGENT_SURFACE"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.twilio-proxy.example.com",  # not https
+        "https://127.0.0.1:8900",
+        "https://127.1:8900",  # the resolver's shorthand for 127.0.0.1
+        "https://2130706433",  # 127.0.0.1 as one number
+        "https://0x7f.0.0.1",
+        "https://[::1]:8900",
+        "https://[::ffff:10.0.0.5]",
+        "https://10.1.2.3",
+        "https://172.16.0.9",
+        "https://192.168.1.20",
+        "https://169.254.169.254",  # the cloud metadata address
+        "https://100.64.0.1",  # carrier-grade NAT
+        "https://0.0.0.0",
+        "https://[fe80::1]",
+        "https://[fd00::1]",
+        "https://localhost:8900",
+        "https://LOCALHOST.",
+        "https://sandbox.localhost",
+        "https://printer.local",
+        "https://metadata.google.internal",
+        "https://sandbox",  # a bare name only resolves on the local network
+    ],
+)
+@pytest.mark.parametrize("provider", ["TWILIO", "ELEVENLABS", "GHL", "CALCOM", "PAYPAL"])
+def test_production_refuses_a_provider_base_url_that_is_not_public_https(provider: str, url: str) -> None:
+    variable = f"{provider}_BASE_URL"
+    assert production_error(**{variable: url}).variable == variable
+
+
+def test_production_accepts_a_public_https_provider_base_url() -> None:
+    config = load_config(production_env(TWILIO_BASE_URL="https://api.twilio.com/", GHL_BASE_URL=""))
+    assert config.provider_base_urls["twilio"] == "https://api.twilio.com"
+    assert config.provider_base_urls["ghl"] == ""
+
+
+def test_development_accepts_the_local_sandbox() -> None:
+    config = load_config(good_env(TWILIO_BASE_URL="http://127.0.0.1:8900"))
+    assert config.provider_base_urls["twilio"] == "http://127.0.0.1:8900"
+    assert error_for(TWILIO_BASE_URL="ftp://127.0.0.1").variable == "TWILIO_BASE_URL"
+
+
+@pytest.mark.parametrize("value", ["2h", "1d", "7d", "86400"])
+def test_it_bounds_the_access_token_lifetime(value: str) -> None:
+    error = error_for(JWT_EXPIRES_IN=value)
+    assert error.variable == "JWT_EXPIRES_IN"
+    assert "at most 1h" in str(error)
+    assert load_config(good_env(JWT_EXPIRES_IN="1h")).jwt_expires_in == timedelta(hours=1)
+
+
+def test_serve_refuses_all_surfaces_in_production() -> None:
+    env = production_env(
+        ADMIN_PASSWORD="a very long production operator passphrase",
+        DATABASE_URL=os.environ.get("DATABASE_URL", "") or "postgresql://postgres@127.0.0.1:5432/prixagent",
+    )
+    result = _manage(env, "serve", "all", "--noreload")
+    assert result.returncode != 0
+    assert "serve all is for development" in result.stderr

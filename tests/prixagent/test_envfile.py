@@ -34,3 +34,13 @@ def test_it_never_overwrites_an_existing_env(tmp_path: Path) -> None:
     target.write_text("KEEP=me\n")
     assert create_env(target) is False
     assert target.read_text() == "KEEP=me\n"
+
+
+def test_it_says_the_generated_env_is_a_development_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / ".env"
+    create_env(target)
+    text = target.read_text()
+    assert text.startswith("# ====")
+    assert "DEVELOPMENT SERVER CONFIGURATION" in text.splitlines()[1] and "NOT FOR PRODUCTION" in text
+    assert read(target)["NODE_ENV"] == "development"
+    assert "DEVELOPMENT server" in capsys.readouterr().out

@@ -162,14 +162,28 @@ def test_log_filter_stops_forged_lines() -> None:
 
 def test_log_file_gets_request_ids_and_no_secrets(api: APIClient, alice: User, settings: object) -> None:
     log_file = Path(settings.LOG_FILE_PATH) / "prixagent.log"
-    api.post("/api/v1/auth/token/", {"email": alice.email, "password": "wrong-password-canary"})
+    start = log_file.stat().st_size if log_file.exists() else 0
+    generated = api.post("/api/v1/auth/token/", {"email": alice.email, "password": "wrong-password-canary"})
+    kept = api.post(
+        "/api/v1/auth/token/",
+        {"email": alice.email, "password": "wrong-password-canary"},
+        HTTP_X_REQUEST_ID="client-chosen-id-0042",
+    )
     logging.getLogger("prixagent.test").warning("token=%s", "visible-only-as-redacted")
     for handler in logging.getLogger().handlers:
         handler.flush()
-    content = log_file.read_text()
+    with log_file.open(encoding="utf-8") as f:
+        f.seek(start)
+        content = f.read()
+    assert kept["X-Request-ID"] == "client-chosen-id-0042"
+    for response in (generated, kept):
+        request_id = response["X-Request-ID"]
+        lines = [line for line in content.splitlines() if f"[{request_id}]" in line]
+        assert any("login failed" in line for line in lines), request_id  # the request's own log line
+    assert generated["X-Request-ID"] != kept["X-Request-ID"]
     assert "visible-only-as-redacted" not in content
     assert "wrong-password-canary" not in content
-    assert "token=[redacted]" in content
+    assert "[-] prixagent.test: token=[redacted]" in content  # outside a request: "-"
 
 
 def test_it_logs_security_events_without_passwords(

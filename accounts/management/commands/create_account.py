@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.services import account_signup
+from accounts.services import account_create
 from prixagent.errors import ApplicationError
 
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if not password:
             raise CommandError("no password given; type it at the prompt or pipe it on standard input")
         try:
-            account, owner = account_signup(account_name=name, email=email, password=password)
+            account, owner = account_create(account_name=name, email=email, password=password)
         except ApplicationError as exc:
             raise CommandError(_one_line(exc)) from None
         self.stdout.write(account.slug)

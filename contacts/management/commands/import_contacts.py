@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from accounts.models import Account
 from contacts import imports
@@ -39,6 +39,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--errors", metavar="PATH", help="write the per-row error report (CSV) here")
 
+    @no_translations  # operator output in English, whatever language a previous request left active
     def handle(self, *args: Any, **options: Any) -> None:
         account = Account.objects.filter(slug=options["account"]).first()
         if account is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from accounts.models import Account
 from contacts import ghl_sync
@@ -17,6 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--account", required=True, help="the account's slug")
 
+    @no_translations  # operator output in English, whatever language a previous request left active
     def handle(self, *args: Any, account: str, **options: Any) -> None:
         found = Account.objects.filter(slug=account).first()
         if found is None:

@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Account
-from integrations import services
+from integrations import selectors, services
+from integrations.registry import PROVIDERS, ProviderSpec
 from prixagent.errors import ApplicationError
 
 
@@ -24,14 +25,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--account", required=True, help="the account's slug")
-        parser.add_argument("--provider", required=True, choices=list(services.SPECS))
+        parser.add_argument("--provider", required=True, choices=list(PROVIDERS))
 
     @sensitive_variables()
     def handle(self, *args: Any, **options: Any) -> None:
         account = Account.objects.filter(slug=options["account"]).first()
         if account is None:
             raise CommandError(f"No account with slug {options['account']!r}")
-        spec = services.SPECS[options["provider"]]
+        spec = PROVIDERS[options["provider"]]
         credentials = self._read(spec)
         try:
             services.integration_connect(
@@ -40,12 +41,12 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             fields = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in exc.fields.items())
             raise CommandError(f"{spec.name} not saved for {account.slug}: {exc.message} {fields}".strip()) from None
-        item = services.integration_get(account, spec.provider)
+        item = selectors.integration_get(account, spec.provider)
         hints = ", ".join(f"{name} {hint}" for name, hint in item["hints"].items())
         self.stdout.write(f"{spec.name} connected for {account.slug} ({hints})")
 
     @sensitive_variables()
-    def _read(self, spec: services.ProviderSpec) -> dict[str, str]:
+    def _read(self, spec: ProviderSpec) -> dict[str, str]:
         interactive = sys.stdin.isatty()
         values = {}
         for f in spec.fields:

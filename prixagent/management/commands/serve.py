@@ -7,15 +7,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from prixagent.surfaces import SURFACES
 
-PORT_OF = {"all": "landing", **{s: s for s in SURFACES}}
+PORT_OF = {"all": "landing", "public": "landing", **{s: s for s in SURFACES}}
 
 
 class Command(BaseCommand):
-    help = "Serve a surface (all, landing, client, admin, api) on its port from .env."
+    help = "Serve a surface (all, public, landing, client, admin, api) on its port from .env."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("surface", nargs="?", default="all", choices=sorted(PORT_OF))
@@ -23,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--noreload", action="store_true")
 
     def handle(self, *args: Any, surface: str, host: str, noreload: bool, **options: Any) -> None:
+        if settings.NODE_ENV == "production" and surface == "all":
+            raise CommandError("serve all is for development; in production serve the admin on its own port")
         port = settings.PORTS[PORT_OF[surface]]
         # The autoreloader re-executes this process: the environment carries the surface.
         os.environ["PRIXAGENT_SURFACE"] = surface

@@ -55,6 +55,7 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nPlatform keys for .env: "
             f"ELEVENLABS_API_KEY={demo['elevenlabs']['api_key']} "
-            f"PAYPAL_CLIENT_ID={demo['paypal']['client_id']} PAYPAL_SECRET={demo['paypal']['secret']}"
+            f"PAYPAL_CLIENT_ID={demo['paypal']['client_id']} PAYPAL_SECRET={demo['paypal']['secret']} "
+            f"PAYPAL_WEBHOOK_ID={demo['paypal']['webhook_id']}"
         )
         self.stdout.write("\nCtrl-C to stop.")
