@@ -65,16 +65,27 @@ def shell(env: dict[str, str], code: str) -> str:
     return manage(env, "shell", "-c", code).strip().splitlines()[-1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+def cpus() -> tuple[set[int], set[int]]:
+    """(server CPUs, client CPUs): apart when the machine has two, as bench/api_stack.py does."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return set(available), set(available)
+    return {available[0]}, {available[1]}
+
+
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int = 2, cpu: set[int] | None = None
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"), "_wsgi_contacts:application"]
-    command += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    command += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"]
+    pin = (lambda: os.sched_setaffinity(0, cpu)) if cpu else None
+    server = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pin)  # noqa: PLW1509
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit("gunicorn did not start")
         try:
-            requests.get(f"http://127.0.0.1:{port}/bench/bare/", timeout=10)
+            requests.get(f"http://127.0.0.1:{port}/bench/minimal/", timeout=10)
             return server
         except requests.RequestException:
             time.sleep(0.2)
@@ -97,23 +108,33 @@ def server_cpu_seconds(master: subprocess.Popen[bytes]) -> float:
 
 
 def wrk_with_cpu(
-    server: subprocess.Popen[bytes], url: str, headers: dict[str, str] | None = None, seconds: int = 8
+    server: subprocess.Popen[bytes],
+    url: str,
+    headers: dict[str, str] | None = None,
+    seconds: int = 8,
+    cpu: set[int] | None = None,
 ) -> tuple[float, float]:
     """(requests/s, server CPU ms per request): the second does not depend on what else the
     machine is doing, the first does."""
     before = server_cpu_seconds(server)
-    rps, requests_done = wrk(url, headers, seconds=seconds, with_count=True)
+    rps, requests_done = wrk(url, headers, seconds=seconds, with_count=True, cpu=cpu)
     return rps, (server_cpu_seconds(server) - before) * 1000 / max(requests_done, 1)
 
 
 def wrk(
-    url: str, headers: dict[str, str] | None = None, seconds: int = 8, connections: int = 8, with_count: bool = False
+    url: str,
+    headers: dict[str, str] | None = None,
+    seconds: int = 8,
+    connections: int = 16,
+    with_count: bool = False,
+    cpu: set[int] | None = None,
 ) -> Any:
-    """Requests per second measured by wrk (one thread: the machine's cores belong to the server)."""
+    """Requests per second measured by wrk, one thread (pinned to `cpu`, apart from the server)."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    pin = (lambda: os.sched_setaffinity(0, cpu)) if cpu else None
+    out = subprocess.run([*command, url], check=True, capture_output=True, text=True, preexec_fn=pin).stdout  # noqa: PLW1509
     if "Non-2xx" in out:
         raise SystemExit(f"wrk saw errors for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _contacts_common import (  # noqa: E402
     SERVER,
     bench_env,
+    cpus,
     drop_database,
     free_port,
     manage,
@@ -34,6 +35,7 @@ from _contacts_common import (  # noqa: E402
 DB_NAME = "prixagent_bench_contacts_list"
 ACCOUNTS, PER_ACCOUNT = 100, 1000
 ROUNDS = 3
+SECONDS = 6
 FIRST = ["Ana", "Luis", "María", "John", "Emma", "Olivia", "Noah", "Liam", "Sofía", "Mateo", "Ava", "Lucas"]
 LAST = ["García", "Smith", "Johnson", "López", "Brown", "Martínez", "Davis", "Rodríguez", "Miller", "Pérez"]
 TAGS = ["vip", "lead", "customer", "follow-up", "cold"]
@@ -129,31 +131,42 @@ def main() -> None:
         token = shell(env, TOKEN_CODE)
         queries = shell(env, QUERIES_CODE)
         port = free_port()
-        server = start_gunicorn(env, port)
+        server_cpu, client_cpu = cpus()
+        server = start_gunicorn(env, port, cpu=server_cpu)
         base = f"http://127.0.0.1:{port}"
         auth = {"Authorization": f"Bearer {token}"}
         urls = {
-            "bare Django JSON view": (f"{base}/bench/bare/", {}),
+            "minimal Django JSON view": (f"{base}/bench/minimal/", {}),
+            "platform bare view": (f"{base}/bench/bare/", {}),
             "GET /api/v1/me/ (reference)": (f"{base}/api/v1/me/", auth),
             "GET /api/v1/contacts/": (f"{base}/api/v1/contacts/", auth),
             "GET /api/v1/contacts/?q=garc": (f"{base}/api/v1/contacts/?q=garc", auth),
             "GET /api/v1/contacts/?tag=vip": (f"{base}/api/v1/contacts/?tag=vip", auth),
         }
         for url, headers in urls.values():
-            wrk(url, headers, seconds=2)  # warm-up: connections, caches
+            wrk(url, headers, seconds=2, cpu=client_cpu)  # warm-up: connections, caches
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
         for _ in range(ROUNDS):
             for name, (url, headers) in urls.items():
-                results[name].append(wrk_with_cpu(server, url, headers))
-        bare_rps = statistics.median(r for r, _c in results["bare Django JSON view"])
-        bare_cpu = statistics.median(c for _r, c in results["bare Django JSON view"])
-        print(f"100,000 contacts over {ACCOUNTS} accounts; 50 a page; gunicorn 2 workers; wrk 1 thread, 8 connections")
+                results[name].append(wrk_with_cpu(server, url, headers, seconds=SECONDS, cpu=client_cpu))
+        minimal_rps = statistics.median(r for r, _c in results["minimal Django JSON view"])
+        minimal_cpu = statistics.median(c for _r, c in results["minimal Django JSON view"])
+        bare_rps = statistics.median(r for r, _c in results["platform bare view"])
+        print(
+            f"100,000 contacts over {ACCOUNTS} accounts; 50 a page; gunicorn 2 sync workers on CPU {server_cpu}, "
+            f"wrk 1 thread x 16 connections on CPU {client_cpu}; {ROUNDS} interleaved rounds of {SECONDS}s, median"
+        )
         print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
+        head = ("endpoint", "req/s", "runs", "CPU ms/req", "/minimal", "(by CPU)", "/bare")
+        print(f"{head[0]:<32} {head[1]:>7} {head[2]:>18} {head[3]:>10} {head[4]:>9} {head[5]:>9} {head[6]:>6}")
         for name, values in results.items():
             rps = statistics.median(r for r, _c in values)
             cpu = statistics.median(c for _r, c in values)
-            ratio = "" if name.startswith("bare") else f"  ratio {rps / bare_rps:4.2f}  (by CPU: {bare_cpu / cpu:4.2f})"
-            print(f"{name:<30}: {rps:7.0f} req/s, {cpu:5.2f} ms CPU/request{ratio}")
+            runs = " ".join(f"{r:.0f}" for r, _c in values)
+            print(
+                f"{name:<32} {rps:7.0f} {runs:>18} {cpu:10.2f} {rps / minimal_rps:9.2f} "
+                f"{minimal_cpu / cpu:9.2f} {rps / bare_rps:6.2f}"
+            )
         print(f"queries per request (plain, search, tag): {queries} (target: at most 4)")
     finally:
         stop(server)

@@ -4,9 +4,8 @@ Thin: serializers check shapes, `contacts.services` / `imports` / `ghl_sync` do 
 view is a `TenantScopedMixin`: the account is the caller's, another account's object answers 404
 like a missing one, members read, owners and admins change.
 
-The list is the hot path: one query for the page (`.values()`, keyset-paginated on the id, the
-tags in an ARRAY subquery on PostgreSQL); with the caller's own lookup that is two queries per
-request (three on SQLite, where the tags need a query of their own).
+The list is the hot path: one query for the page (`.values()`, keyset-paginated on the id, no
+COUNT) and one for the page's tags; with the caller's own lookup, three queries per request.
 """
 
 from __future__ import annotations
