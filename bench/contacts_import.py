@@ -125,7 +125,7 @@ def floor(path: Path, db_url: str, account_id: str) -> float:
 
 def truncate(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE contacts_contact, contacts_contact_tags, contacts_importrowerror")
+        conn.execute("TRUNCATE contacts_contact, contacts_contact_tags, contacts_importrowerror CASCADE")
         conn.execute("VACUUM ANALYZE contacts_contact")
 
 
