@@ -99,7 +99,9 @@ class ContactListView(TenantScopedMixin, generics.GenericAPIView):
     def filter_tenant_queryset(self, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
         return _filtered(self, queryset, self.request.query_params)
 
-    @extend_schema(tags=TAGS, parameters=FILTERS, responses={200: ContactPageSerializer, 400: None})
+    @extend_schema(
+        tags=TAGS, operation_id="contacts_list", parameters=FILTERS, responses={200: ContactPageSerializer, 400: None}
+    )
     def get(self, request: Request) -> Response:
         """The account's contacts, newest first, 50 a page (`next` / `previous` cursors)."""
         page = self.paginate_queryset(contact_values_with_tags(self.get_queryset(), CONTACT_VALUES))
@@ -124,7 +126,7 @@ class ContactDetailView(TenantScopedMixin, generics.GenericAPIView):
     def filter_tenant_queryset(self, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
         return queryset.select_related("account").prefetch_related("tags")
 
-    @extend_schema(tags=TAGS, responses={200: ContactSerializer, 404: None})
+    @extend_schema(tags=TAGS, operation_id="contacts_retrieve", responses={200: ContactSerializer, 404: None})
     def get(self, request: Request, pk: int) -> Response:
         return Response(contact_instance_json(self.get_object()))
 
@@ -151,7 +153,12 @@ class ContactDoNotCallView(TenantScopedMixin, generics.GenericAPIView):
     queryset = Contact.objects.all()
     serializer_class = DoNotCallReasonSerializer
 
-    @extend_schema(tags=TAGS, request=DoNotCallReasonSerializer, responses={200: ContactSerializer, **ERRORS})
+    @extend_schema(
+        tags=TAGS,
+        operation_id="contacts_do_not_call_add",
+        request=DoNotCallReasonSerializer,
+        responses={200: ContactSerializer, **ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         """Mark the contact do-not-call: its number goes on the account's list."""
         contact = self.get_object()
@@ -166,7 +173,12 @@ class ContactDoNotCallView(TenantScopedMixin, generics.GenericAPIView):
         )
         return Response(contact_instance_json(Contact.objects.prefetch_related("tags").get(pk=contact.pk)))
 
-    @extend_schema(tags=TAGS, request=None, responses={200: ContactSerializer, 403: None, 404: None})
+    @extend_schema(
+        tags=TAGS,
+        operation_id="contacts_do_not_call_remove",
+        request=None,
+        responses={200: ContactSerializer, 403: None, 404: None},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         """Take the contact's number off the do-not-call list."""
         contact = self.get_object()

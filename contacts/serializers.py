@@ -81,7 +81,7 @@ def contact_instance_json(contact: Contact) -> dict[str, Any]:
 
 
 class ConsentSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Contact.Consent.choices)
+    status = serializers.CharField(help_text=_("unknown, granted or revoked"))
     source = serializers.CharField()
     at = serializers.DateTimeField(allow_null=True)
 
@@ -216,6 +216,7 @@ class DoNotCallEntrySerializer(serializers.ModelSerializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text=_("mapping, queued, running, done, failed or cancelled"))
     percent = serializers.IntegerField(read_only=True)
     targets = serializers.SerializerMethodField(help_text=_("What a column can map to: field -> label"))
     errors_url = serializers.SerializerMethodField()
@@ -280,6 +281,7 @@ class ImportStartSerializer(serializers.Serializer):
 
 
 class GhlSyncSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text=_("never, running, ok, failed or quota"))
     connected = serializers.SerializerMethodField()
 
     class Meta:

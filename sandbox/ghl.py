@@ -36,7 +36,6 @@ class GhlApp(ProviderApp):
         self.tokens: dict[str, str] = {}  # token -> location id
         self.revoked: set[str] = set()
         self.contacts: dict[str, dict[str, Any]] = {}
-        self.notes: dict[str, list[dict[str, Any]]] = {}  # contact id -> notes
         self.usage: dict[str, dict[str, Any]] = {}  # location id -> burst timestamps, daily count, limits
         self._clock_ms = 0
 
@@ -113,11 +112,11 @@ class GhlApp(ProviderApp):
         return {"locations": self.create_location, "revoke": self.revoke_token, "contacts": self.create_contacts}
 
     def state(self) -> dict[str, Any]:
-        return {"locations": self.locations, "contacts": self.contacts, "notes": self.notes}
+        return {"locations": self.locations, "contacts": self.contacts}
 
     def location_contacts(self, location_id: str) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(c) for c in self.contacts.values() if c["locationId"] == location_id]
+            return [_public(c) for c in self.contacts.values() if c["locationId"] == location_id]
 
     # --- protocol ----------------------------------------------------------------------------
     def identify(self, request: Request) -> str | None:
@@ -213,6 +212,7 @@ class GhlApp(ProviderApp):
             "tags": [],
             "dnd": False,
             "customFields": [],
+            "notes": [],  # kept with the contact for tests to read; never in an API answer
             "dateAdded": stamp,
             "dateUpdated": stamp,
         }
@@ -260,7 +260,7 @@ class GhlApp(ProviderApp):
         else:
             start = (int(body.get("page") or 1) - 1) * limit
             page, total = found[start : start + limit], len(found)
-        contacts = [{**c, "searchAfter": [_ms(c[field]), c["id"]]} for c in page]
+        contacts = [{**_public(c), "searchAfter": [_ms(c[field]), c["id"]]} for c in page]
         return Response(200, {"contacts": contacts, "total": total})
 
     def upsert_contact(self, request: Request) -> Response:
@@ -286,13 +286,13 @@ class GhlApp(ProviderApp):
         if existing:
             self._set_fields(existing, fields)
             existing["dateUpdated"] = self._tick()
-            return Response(200, {"new": False, "contact": existing, "traceId": new_id("", 8)})
+            return Response(200, {"new": False, "contact": _public(existing), "traceId": new_id("", 8)})
         contact = self._insert(own, fields)
-        return Response(201, {"new": True, "contact": contact, "traceId": new_id("", 8)})
+        return Response(201, {"new": True, "contact": _public(contact), "traceId": new_id("", 8)})
 
     def get_contact(self, request: Request) -> Response:
         contact = self._own_contact(request)
-        return contact if isinstance(contact, Response) else Response(200, {"contact": contact})
+        return contact if isinstance(contact, Response) else Response(200, {"contact": _public(contact)})
 
     def add_note(self, request: Request) -> Response:
         contact = self._own_contact(request)
@@ -302,7 +302,7 @@ class GhlApp(ProviderApp):
         if not body.get("body"):
             return _unprocessable("body should not be empty")
         note = {"id": new_id("", 10)[:20], "body": body["body"], "contactId": contact["id"], "dateAdded": self._tick()}
-        self.notes.setdefault(contact["id"], []).append(note)
+        contact["notes"].append(note)
         return Response(201, {"note": note})
 
     def add_tags(self, request: Request) -> Response:
@@ -324,6 +324,10 @@ class GhlApp(ProviderApp):
         contact["tags"] = [t for t in contact["tags"] if t not in tags]
         contact["dateUpdated"] = self._tick()
         return Response(200, {"tags": contact["tags"]})
+
+
+def _public(contact: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in contact.items() if k != "notes"}
 
 
 def _unprocessable(message: str) -> Response:

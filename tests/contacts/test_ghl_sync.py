@@ -167,7 +167,7 @@ def test_notes_and_tags_for_call_outcomes_are_idempotent(
     contact.refresh_from_db()
     assert contact.ghl_contact_id  # created in GoHighLevel first, to have somewhere to write
     state = provider_sandbox.ghl.state()
-    assert [n["body"] for n in state["notes"][contact.ghl_contact_id]] == ["Booked a demo"]
+    assert [n["body"] for n in state["contacts"][contact.ghl_contact_id]["notes"]] == ["Booked a demo"]
     assert state["contacts"][contact.ghl_contact_id]["tags"] == ["prix:booked"]
 
 
