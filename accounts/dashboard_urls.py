@@ -25,6 +25,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
     path("integrations/", include("integrations.dashboard_urls")),
+    path("contacts/", include("contacts.dashboard_urls")),
     path("agents/", include("agents.dashboard_urls")),
     path("billing/", include("billing.dashboard_urls")),
     path("calls/", include("calls.dashboard_urls")),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import PROVIDER_SECRETS, Account, AuditEvent, User
+from contacts.phones import country_for_language
 from prixagent.errors import ApplicationError
 from prixagent.redaction import redact
 from prixagent.security_log import security_event
@@ -136,6 +137,9 @@ def account_create(
             slug=_unique_slug(account_name),
             email=email,
             email_verified_at=timezone.now() if verified else None,
+            # National-format numbers are read in the owner's country: guessed from the language
+            # the owner signs up in (the request's), "US" when there is none.
+            default_country=country_for_language(translation.get_language()),
         )
         user = User.objects.create_user(email, password, name=name, account=account, role=User.Role.OWNER)
         audit_record(

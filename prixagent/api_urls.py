@@ -23,6 +23,7 @@ urlpatterns = [
     path("account/", accounts_api.AccountView.as_view(), name="account"),
     path("config/", accounts_api.PublicConfigView.as_view(), name="public-config"),
     path("integrations/", include("integrations.api_urls")),
+    path("contacts/", include("contacts.api_urls")),
     path("", include("agents.api_urls")),
     path("", include("calls.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -311,6 +311,11 @@ STORAGES = {
     },
 }
 
+# --- Contacts -----------------------------------------------------------------------------
+# Where CSV uploads wait for their import (each is deleted when its import ends). Private: no
+# URL serves this directory. With Celery workers on other machines it must be a shared volume.
+CONTACTS_UPLOAD_DIR = env("CONTACTS_UPLOAD_DIR", default=str(BASE_DIR / "var" / "uploads" / "contacts"))
+
 # --- Email --------------------------------------------------------------------------------
 vars().update(env.email_url_config(CONFIG.email_url))
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
