@@ -35,7 +35,7 @@ from billing.usage import limit_check, minutes_check
 from calls import lifecycle, links
 from calls.models import LIVE, Call, CallAudio, Status
 from contacts.models import Contact
-from contacts.phones import InvalidPhoneNumber, phone_normalize, time_zone_for
+from contacts.services import contact_get_or_create_inbound
 from integrations.providers import elevenlabs
 from integrations.providers.base import ProviderError
 from prixagent.crypto import DecryptionError
@@ -191,24 +191,9 @@ def call_voice_twiml(*, call: Call, params: dict[str, Any]) -> str:
 def _inbound_contact(account: Account, phone: str) -> Contact | None:
     """The contact calling in; an unknown caller becomes one (source "inbound")."""
     try:
-        e164 = phone_normalize(phone, account.default_country)
-    except InvalidPhoneNumber:
+        return contact_get_or_create_inbound(account=account, phone=phone)
+    except ApplicationError:
         return None  # a withheld or odd caller id: the call goes on without a contact
-    found = Contact.objects.filter(account=account, phone=e164).first()
-    if found is not None:
-        return found
-    guess = time_zone_for(e164, account.time_zone)
-    try:
-        with transaction.atomic():
-            return Contact.objects.create(
-                account=account,
-                phone=e164,
-                source=Contact.Source.INBOUND,
-                time_zone=guess.time_zone,
-                time_zone_source=Contact.TimeZoneSource.NUMBER if guess.derived else Contact.TimeZoneSource.ACCOUNT,
-            )
-    except IntegrityError:  # two calls from a new number at once
-        return Contact.objects.filter(account=account, phone=e164).first()
 
 
 def _inbound_refusal(account: Account, agent: Agent | None) -> str | None:

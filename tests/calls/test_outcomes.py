@@ -71,14 +71,14 @@ def test_a_retry_after_a_lost_answer_does_not_write_the_note_twice(provider_sand
 
 def test_a_revoked_ghl_token_marks_the_integration_failing_and_parks(provider_sandbox: Any, call: Call) -> None:
     ended(provider_sandbox, call)
-    provider_sandbox.inject_fault("ghl", r"/contacts/", status=401)
+    provider_sandbox.ghl.revoke_token(call.account.ghl_api_key)  # the location owner deleted the integration
     assert outbox_deliver_due() == {"parked": 1}
     status = IntegrationStatus.objects.get(account=call.account, provider="ghl")
     assert status.failing and "401" in status.last_error
     due_now()
     assert outbox_deliver_due() == {}  # parked: no retries against a dead token
-    provider_sandbox.clear_faults()
-    assert outbox_resume(account=call.account, kind_prefix="calls.") == 1  # reconnected
+    provider_sandbox.ghl.revoked.clear()  # a new token, connected again
+    assert outbox_resume(account=call.account, kind_prefix="calls.") == 1
     assert outbox_deliver_due() == {"delivered": 1}
 
 
