@@ -280,3 +280,15 @@ def test_a_conversation_naming_another_accounts_call_changes_nothing(
     theirs.refresh_from_db()
     assert theirs.analysis_status == "none" and not theirs.transcript
     assert InboundWebhook.objects.get().status == "ignored"
+
+
+def test_an_operator_replay_changes_nothing_twice(provider_sandbox: Any, call: Call) -> None:
+    from django.core.management import call_command
+
+    callback(provider_sandbox, call, "completed", CallDuration="30")
+    before = snapshot(call)
+    record = InboundWebhook.objects.get()
+    call_command("replay_webhook", str(record.pk))
+    record.refresh_from_db()
+    assert record.status == "processed" and snapshot(call) == before
+    assert UsageRecord.objects.filter(call_id=call.pk).count() == 1
