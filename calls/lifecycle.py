@@ -38,6 +38,21 @@ logger = logging.getLogger(__name__)
 
 MACHINE_PREFIXES = ("machine", "fax")
 RECONCILE_AFTER = timedelta(minutes=5)
+# What a Twilio status can change on a call (saved when changed, nothing else).
+TWILIO_FACTS = (
+    "twilio_call_sid",
+    "status",
+    "status_sequence",
+    "answered_by",
+    "duration_seconds",
+    "recording_sid",
+    "recording_duration",
+    "price",
+    "price_unit",
+    "answered_at",
+    "ended_at",
+    "timeline",
+)
 MAX_TRANSCRIPT_TURNS = 500
 MAX_MESSAGE = 4000
 NO_CONVERSATION = frozenset({Outcome.VOICEMAIL, Outcome.MACHINE})
@@ -48,11 +63,8 @@ class StaleEvent(Exception):
 
 
 def _locked(call_id: Any) -> Call:
-    return (
-        Call.objects.select_for_update(of=("self",))
-        .select_related("account", "agent", "contact", "tool_session")
-        .get(pk=call_id)
-    )
+    # No joins: most changes need nothing else; the ending loads what it needs.
+    return Call.objects.select_for_update().get(pk=call_id)
 
 
 def _int(value: Any) -> int | None:
@@ -173,7 +185,7 @@ def _outcome_to_crm(call: Call) -> None:
 # --- creation and dialing outcomes --------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a webhook's transaction: no savepoint round trips
 def call_created(*, call_id: Any, sid: str, status: str) -> Call:
     """Twilio created the call: keep its SID (an early callback may have done so already)."""
     call = _locked(call_id)
@@ -189,7 +201,7 @@ def call_created(*, call_id: Any, sid: str, status: str) -> Call:
     return call
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_mark_unknown(*, call_id: Any, reason: str) -> Call:
     call = _locked(call_id)
     if call.status == Status.PENDING:
@@ -200,7 +212,7 @@ def call_mark_unknown(*, call_id: Any, reason: str) -> Call:
     return call
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_mark_not_placed(*, call_id: Any, code: str, reason: str) -> Call:
     """Twilio certainly has no such call: the attempt ends here (`call_ended` is sent)."""
     call = _locked(call_id)
@@ -254,35 +266,36 @@ def _enter(call: Call, status: str, now: datetime) -> None:
     _note(call, status, now)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_apply_twilio(*, call_id: Any, params: dict[str, Any]) -> Call:
     """Apply one Twilio status (a callback, or a fetch by recovery). Idempotent and monotonic."""
     call = _locked(call_id)
+    before = [getattr(call, name) for name in TWILIO_FACTS]
     _bind_sid(call, str(params.get("CallSid") or ""))
     status = str(params.get("CallStatus") or "")
     sequence = _int(params.get("SequenceNumber"))
-    now = timezone.now()
-    was_terminal = call.is_terminal
     moved = (
         status in TWILIO_STATUSES
-        and not was_terminal
+        and not call.is_terminal
         and STATUS_RANK[status] > STATUS_RANK[call.status]
         and (sequence is None or sequence > call.status_sequence)
     )
     if moved:
-        _enter(call, status, now)
+        _enter(call, status, timezone.now())
     if sequence is not None and sequence > call.status_sequence:
         call.status_sequence = sequence
     _facts(call, params)
     if moved and call.is_terminal and call.duration_seconds is None:
         call.duration_seconds = 0
-    call.save()
+    changed = [name for name, old in zip(TWILIO_FACTS, before, strict=True) if getattr(call, name) != old]
+    if changed:  # a repeat or a stale callback writes nothing
+        call.save(update_fields=[*changed, "updated_at"])
     if moved:
         _after_change(call, entered_terminal=call.is_terminal, answered=status == Status.IN_PROGRESS)
     return call
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_apply_answered_by(*, call_id: Any, params: dict[str, Any]) -> Call:
     """The asynchronous machine-detection verdict (the AMD callback)."""
     call = _locked(call_id)
@@ -296,7 +309,7 @@ def call_apply_answered_by(*, call_id: Any, params: dict[str, Any]) -> Call:
     return call
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_mark_voicemail(*, call_id: Any, answered_by: str) -> Call:
     """The voice webhook left the agent's voicemail message on a machine."""
     call = _locked(call_id)
@@ -308,7 +321,7 @@ def call_mark_voicemail(*, call_id: Any, answered_by: str) -> Call:
     return call
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_note_error(*, call_id: Any, code: str, message: str) -> Call:
     call = _locked(call_id)
     call.error_code, call.error_message = code[:40], message[:500]
@@ -334,7 +347,7 @@ def _on_ended(call: Call) -> None:
         call.analysis_status = Analysis.WAITING
         call.analysis_check_at = (call.ended_at or timezone.now()) + RECONCILE_AFTER
     call.save(update_fields=["outcome", "analysis_status", "analysis_check_at", "updated_at"])
-    if call.tool_session is not None:
+    if call.tool_session_id:
         tool_session_close(session=call.tool_session)
     if call.twilio_call_sid:  # Twilio placed it: meter it (no minutes when nobody answered)
         usage_record_call(
@@ -348,7 +361,7 @@ def _on_ended(call: Call) -> None:
 # --- the tool session and the conversation ---------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_attach_session(*, call_id: Any, session: ToolSession) -> Call:
     call = _locked(call_id)
     call.tool_session = session
@@ -403,7 +416,7 @@ def _results(raw: Any, keep: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return found
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_apply_conversation(*, call_id: Any, data: dict[str, Any]) -> Call:
     """Store ElevenLabs' post-call data (webhook or reconciliation). Idempotent per call."""
     call = _locked(call_id)
@@ -423,7 +436,7 @@ def call_apply_conversation(*, call_id: Any, data: dict[str, Any]) -> Call:
     if call.is_terminal:
         call.outcome = outcome_for(call)
     call.save()
-    if call.tool_session is not None:
+    if call.tool_session_id:
         tool_session_close(session=call.tool_session)
     if first:
         _tenant_event(call, TenantEvent.CALL_ANALYZED)
@@ -433,7 +446,7 @@ def call_apply_conversation(*, call_id: Any, data: dict[str, Any]) -> Call:
     return call
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def call_mark_analysis_missing(*, call_id: Any) -> Call:
     """ElevenLabs never sent (nor has) the conversation: stop waiting; the outcome goes out without."""
     call = _locked(call_id)

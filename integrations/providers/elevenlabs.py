@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from typing import Any
 
 import httpx
@@ -243,8 +245,26 @@ def voices_list(api_key: str, *, timeout_s: float | None = None) -> list[dict[st
 
 # --- calls (the calls app) -------------------------------------------------------------------
 # register-call runs while the callee listens to silence (Twilio waits up to 15 s for TwiML), so
-# it gets a short timeout of its own; like every call here, SDK retries stay off.
+# it gets a short timeout of its own; like every call here, SDK retries stay off. Building an SDK
+# client costs ~25 ms (an httpx client and its TLS context) and a new connection each time, so
+# the calls path keeps one client per key and base URL in the process (bench/calls_webhooks.py).
 REGISTER_CALL_TIMEOUT = 5.0
+_CALL_CLIENTS: dict[tuple[str, str, float], ElevenLabs] = {}
+_CALL_CLIENTS_MAX = 256
+_call_clients_lock = threading.Lock()
+
+
+@sensitive_variables()
+def _call_client(api_key: str, timeout_s: float) -> ElevenLabs:
+    require(PROVIDER, api_key=api_key)
+    slot = (hashlib.sha256(api_key.encode()).hexdigest(), base_url("elevenlabs", REAL_URL), timeout_s)
+    with _call_clients_lock:
+        found = _CALL_CLIENTS.get(slot)
+        if found is None:
+            if len(_CALL_CLIENTS) >= _CALL_CLIENTS_MAX:
+                _CALL_CLIENTS.pop(next(iter(_CALL_CLIENTS)))
+            found = _CALL_CLIENTS[slot] = client(api_key, timeout_s=timeout_s)
+        return found
 
 
 def register_call(
@@ -258,7 +278,7 @@ def register_call(
     timeout_s: float | None = None,
 ) -> str:
     """`POST /v1/convai/twilio/register-call`: the TwiML that connects the call to the agent."""
-    el = client(api_key, timeout_s=timeout_s or REGISTER_CALL_TIMEOUT)
+    el = _call_client(api_key, timeout_s or REGISTER_CALL_TIMEOUT)
     twiml = call(
         api_key,
         lambda: el.conversational_ai.twilio.register_call(
