@@ -156,7 +156,9 @@ class TenantWebhookSerializer(CachedFieldsModelSerializer):
 
 
 class TenantWebhookCreatedSerializer(TenantWebhookSerializer):
-    secret = serializers.SerializerMethodField(help_text=_("Shown once: sign checks use it"))
+    secret = serializers.SerializerMethodField(
+        help_text=_("Shown only in this answer: keep it to check the signatures")
+    )
 
     class Meta(TenantWebhookSerializer.Meta):
         fields = [*TenantWebhookSerializer.Meta.fields, "secret"]

@@ -171,3 +171,11 @@ def test_a_webhooks_secret_is_shown_once(alice: User, bob: User) -> None:
     assert TenantWebhook.objects.get().secret in rolled.content.decode()
     assert client.post(f"/app/calls/webhooks/{endpoint.pk}/delete/").status_code == 302
     assert not TenantWebhook.objects.exists()
+
+
+def test_the_pages_speak_spanish(provider_sandbox: Any, call: Call, alice: User, settings: Any) -> None:
+    client = web(alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    listing = client.get("/app/calls/").content.decode()
+    assert "Llamar ahora a un contacto" in listing and "Ajustes de llamadas" in listing
+    assert "En cola" in client.get(f"/app/calls/{call.pk}/").content.decode()
