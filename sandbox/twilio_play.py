@@ -11,7 +11,8 @@ with `POST /_sandbox/calls/inbound`::
      "duration": 42,                 # CallDuration of the completed callback
      "conversation": {"scenario": "book", "webhook": "deliver"},   # what the agent and caller do
      "duplicate_callbacks": false,   # send every status callback twice (Twilio's retries)
-     "delay": 0.02}                  # seconds between steps (the demo uses more, to watch it)
+     "delay": 0.02,                  # seconds between steps (the demo uses more, to watch it)
+     "answer_delay": 0}              # hold the create's answer back after the call exists
 
 `manual` (the default when nothing is scripted) plays nothing: a test drives the callbacks
 itself (`TwilioApp.status_callback`). Otherwise, like Twilio (providers.md §1.5):
