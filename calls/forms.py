@@ -14,6 +14,8 @@ from agents.selectors import twilio_voice_numbers
 from calls.models import Call, Outcome, Status, TenantEvent
 from contacts.models import Contact
 
+MENU_CONTACTS = 100
+
 
 def ready_agents(account: Account) -> Any:
     return Agent.objects.filter(account=account).exclude(elevenlabs_agent_id="").order_by("name")
@@ -28,9 +30,14 @@ class CallNowForm(forms.Form):
 
     def __init__(self, *args: Any, account: Account, contact: Contact | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        contacts = Contact.objects.filter(account=account, do_not_call=False).order_by("first_name", "last_name")
-        self.fields["contact"].queryset = contacts
-        self.fields["contact"].label_from_instance = lambda c: f"{c.full_name or c.phone} · {c.phone}"
+        contacts = Contact.objects.filter(account=account, do_not_call=False)
+        self.fields["contact"].queryset = contacts  # what a submitted id is checked against
+        # An account may hold 100,000 contacts: the menu offers the most recent ones; any other
+        # contact is called from its own page.
+        recent = contacts.order_by("-updated_at", "-id")[:MENU_CONTACTS]
+        self.fields["contact"].widget.choices = [("", "---------")] + [
+            (c.pk, f"{c.full_name or c.phone} · {c.phone}") for c in recent
+        ]
         if contact is not None:
             self.fields["contact"].queryset = Contact.objects.filter(account=account, pk=contact.pk)
             self.fields["contact"].initial = contact.pk

@@ -277,6 +277,20 @@ class ElevenLabsPostCallWebhook(_Guarded):
     max_body_bytes = 2 * 1024 * 1024  # a long call's transcript; audio events are not subscribed
     handlers = {"post_call_transcription": "on_transcription", "call_initiation_failure": "on_failure"}
 
+    def kept_body(self, body: bytes) -> bytes:
+        """ElevenLabs echoes the call's dynamic variables, the tool token (`secret__…`) among them:
+        it is dead once the call ended, and still never kept (the admin shows stored bodies)."""
+        try:
+            envelope = json.loads(body)
+            variables = envelope["data"]["conversation_initiation_client_data"]["dynamic_variables"]
+        except (ValueError, KeyError, TypeError):
+            return body
+        if not isinstance(variables, dict) or not any(str(k).startswith("secret__") for k in variables):
+            return body
+        for key in [k for k in variables if str(k).startswith("secret__")]:
+            variables[key] = "[removed]"
+        return json.dumps(envelope).encode()
+
     def resolve(self, url_kwargs: dict[str, Any], headers: dict[str, str], body: bytes) -> Verified:
         workspace = workspace_for_webhook(str(url_kwargs.get("public_id") or ""))
         if workspace is None:

@@ -280,6 +280,8 @@ SPECTACULAR_SETTINGS = {
         "AgentToolEnum": "agents.models.Tool",
         "CallStatusEnum": "calls.models.Status",
         "CallOutcomeEnum": "calls.models.Outcome",
+        "CallSourceEnum": "calls.models.Call.Source",
+        "CallDirectionEnum": "calls.models.Call.Direction",
         "BookingStatusEnum": "agents.models.Booking.Status",
     },
 }

@@ -114,6 +114,10 @@ class WebhookEndpoint(View):
         raise NotImplementedError
 
     # --- may override ------------------------------------------------------------------------
+    def kept_body(self, body: bytes) -> bytes:
+        """The body as stored for the admin and replays (an endpoint can blank secrets it carries)."""
+        return body
+
     def acknowledge(self, event: Event | None, verified: Verified | None) -> HttpResponse:
         return JsonResponse({"received": True})
 
@@ -193,7 +197,7 @@ class WebhookEndpoint(View):
             "signature_valid": True,
             "url_kwargs": _jsonable(url_kwargs),
             "headers": headers,
-            "body": _text(body),
+            "body": _text(self.kept_body(body)),
         }
         if not event.id:
             return InboundWebhook.objects.create(endpoint=self.name, **fields), False

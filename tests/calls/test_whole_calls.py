@@ -56,6 +56,9 @@ def test_an_answered_call_books_and_everything_arrives(
     kept = InboundWebhook.objects.filter(account=connected)
     assert set(kept.values_list("status", flat=True)) == {"processed"}
     assert set(kept.values_list("endpoint", flat=True)) == {"twilio-voice", "twilio-status", "elevenlabs-post-call"}
+    conversation = provider_sandbox.elevenlabs.conversations[call.conversation_id]
+    token = conversation["conversation_initiation_client_data"]["dynamic_variables"]["secret__prix_tool_token"]
+    assert token.startswith("pxt_") and not kept.filter(body__contains=token).exists()  # never kept
 
     # The outcome reaches GoHighLevel through the outbox: contact upserted, note, tags.
     assert OutboxMessage.objects.filter(kind="calls.ghl_outcome").count() == 1
