@@ -52,6 +52,8 @@ TWILIO_FACTS = (
     "answered_at",
     "ended_at",
     "timeline",
+    "tool_session_id",
+    "voicemail_left",
 )
 MAX_TRANSCRIPT_TURNS = 500
 MAX_MESSAGE = 4000
@@ -267,10 +269,21 @@ def _enter(call: Call, status: str, now: datetime) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def call_apply_twilio(*, call_id: Any, params: dict[str, Any]) -> Call:
-    """Apply one Twilio status (a callback, or a fetch by recovery). Idempotent and monotonic."""
+def call_apply_twilio(
+    *, call_id: Any, params: dict[str, Any], session: ToolSession | None = None, voicemail: bool = False
+) -> Call:
+    """Apply one Twilio status (a callback, or a fetch by recovery). Idempotent and monotonic.
+
+    The voice webhook also hands over, in the same write, the tool session it opened for the
+    agent, or that it left the voicemail message on a machine.
+    """
     call = _locked(call_id)
     before = [getattr(call, name) for name in TWILIO_FACTS]
+    if session is not None:
+        call.tool_session = session
+    if voicemail and not call.voicemail_left:
+        call.voicemail_left = True
+        _note(call, "voicemail", timezone.now())
     _bind_sid(call, str(params.get("CallSid") or ""))
     status = str(params.get("CallStatus") or "")
     sequence = _int(params.get("SequenceNumber"))
@@ -287,7 +300,11 @@ def call_apply_twilio(*, call_id: Any, params: dict[str, Any]) -> Call:
     _facts(call, params)
     if moved and call.is_terminal and call.duration_seconds is None:
         call.duration_seconds = 0
-    changed = [name for name, old in zip(TWILIO_FACTS, before, strict=True) if getattr(call, name) != old]
+    changed = [
+        name.removesuffix("_id") if name == "tool_session_id" else name
+        for name, old in zip(TWILIO_FACTS, before, strict=True)
+        if getattr(call, name) != old
+    ]
     if changed:  # a repeat or a stale callback writes nothing
         call.save(update_fields=[*changed, "updated_at"])
     if moved:
@@ -305,18 +322,6 @@ def call_apply_answered_by(*, call_id: Any, params: dict[str, Any]) -> Call:
     if call.is_terminal:
         call.outcome = outcome_for(call)
         call.save(update_fields=["outcome", "updated_at"])
-    _announce(call)
-    return call
-
-
-@transaction.atomic(savepoint=False)
-def call_mark_voicemail(*, call_id: Any, answered_by: str) -> Call:
-    """The voice webhook left the agent's voicemail message on a machine."""
-    call = _locked(call_id)
-    _facts(call, {"AnsweredBy": answered_by})
-    call.voicemail_left = True
-    _note(call, "voicemail", timezone.now())
-    call.save()
     _announce(call)
     return call
 
@@ -359,14 +364,6 @@ def _on_ended(call: Call) -> None:
 
 
 # --- the tool session and the conversation ---------------------------------------------------
-
-
-@transaction.atomic(savepoint=False)
-def call_attach_session(*, call_id: Any, session: ToolSession) -> Call:
-    call = _locked(call_id)
-    call.tool_session = session
-    call.save(update_fields=["tool_session", "updated_at"])
-    return call
 
 
 def _tool_entries(turn: dict[str, Any]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Account
 from agents import remote, sync
-from agents.models import Agent, AgentInboundNumber
+from agents.models import Agent, AgentInboundNumber, ToolSession
 from agents.selectors import agent_dynamic_variables
 from agents.services import tool_session_close, tool_session_open
 from agents.variables import VARIABLE_RE
@@ -93,12 +93,13 @@ def agent_key(agent: Agent) -> str:
 
 
 @sensitive_variables()
-def connect_agent(call: Call) -> str:
+def connect_agent(call: Call) -> tuple[str, ToolSession | None]:
+    """The TwiML connecting the call to its agent, and the call's tool session (None: an apology)."""
     agent = call.agent
     language = agent.language if agent else "en"
     if agent is None or not agent.is_ready_for_calls:
         lifecycle.call_note_error(call_id=call.pk, code="no_agent", message="no agent is ready to take the call")
-        return sorry(language)
+        return sorry(language), None
     session, token = tool_session_open(
         account=call.account,
         agent=agent,
@@ -122,9 +123,8 @@ def connect_agent(call: Call) -> str:
         logger.warning("call %s: the agent could not be connected: %s", call.pk, reason)
         tool_session_close(session=session)
         lifecycle.call_note_error(call_id=call.pk, code="agent_unavailable", message=reason)
-        return sorry(language)
-    lifecycle.call_attach_session(call_id=call.pk, session=session)
-    return answer
+        return sorry(language), None
+    return answer, session
 
 
 # --- a machine answered: the voicemail ------------------------------------------------------------
@@ -176,12 +176,10 @@ def call_voice_twiml(*, call: Call, params: dict[str, Any]) -> str:
     if lifecycle.is_machine(answered_by):
         leaves_message = agent is not None and agent.voicemail_message.strip() and answered_by != "machine_start"
         answer = voicemail(call) if leaves_message else hangup()
-        lifecycle.call_apply_twilio(call_id=call.pk, params=state)
-        if leaves_message:
-            lifecycle.call_mark_voicemail(call_id=call.pk, answered_by=answered_by)
+        lifecycle.call_apply_twilio(call_id=call.pk, params=state, voicemail=bool(leaves_message))
         return answer
-    answer = connect_agent(call)
-    lifecycle.call_apply_twilio(call_id=call.pk, params=state)
+    answer, session = connect_agent(call)
+    lifecycle.call_apply_twilio(call_id=call.pk, params=state, session=session)
     return answer
 
 
@@ -237,6 +235,6 @@ def inbound_voice_twiml(*, account: Account, params: dict[str, Any]) -> str:
     )
     if call.is_terminal:
         return hangup()
-    answer = connect_agent(call)
-    lifecycle.call_apply_twilio(call_id=call.pk, params={"CallSid": sid, "CallStatus": "in-progress"})
+    answer, session = connect_agent(call)
+    lifecycle.call_apply_twilio(call_id=call.pk, params={"CallSid": sid, "CallStatus": "in-progress"}, session=session)
     return answer
