@@ -28,17 +28,13 @@ def people_csv() -> bytes:
     return out.getvalue().encode()
 
 
-def test_the_progress_bar_moves_while_the_import_runs(
-    page: Any, alice: User, settings: Any, tmp_path: Path
-) -> None:
+def test_the_progress_bar_moves_while_the_import_runs(page: Any, alice: User, settings: Any, tmp_path: Path) -> None:
     settings.CONTACTS_UPLOAD_DIR = str(tmp_path / "uploads")
     settings.CONTACTS_BACKGROUND_THREADS = True  # as under `make run`: the job runs behind the page
     log_in(page, alice)
     page.get_by_role("link", name="Contacts", exact=True).click()
     page.get_by_role("link", name="Import CSV").click()
-    page.get_by_label("CSV file").set_input_files(
-        {"name": "gente.csv", "mimeType": "text/csv", "buffer": people_csv()}
-    )
+    page.get_by_label("CSV file").set_input_files({"name": "gente.csv", "mimeType": "text/csv", "buffer": people_csv()})
     page.get_by_role("button", name="Upload and continue").click()
     page.get_by_role("heading", name="Match the columns").wait_for()
     assert page.get_by_label("Teléfono").input_value() == "phone"
