@@ -76,7 +76,7 @@ def cpus() -> tuple[set[int], set[int]]:
 def start_gunicorn(
     env: dict[str, str], port: int, workers: int = 2, cpu: set[int] | None = None
 ) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"), "_wsgi_contacts:application"]
+    command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"), "wsgi_bench:application"]
     command += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"]
     pin = (lambda: os.sched_setaffinity(0, cpu)) if cpu else None
     server = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pin)  # noqa: PLW1509

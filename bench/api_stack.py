@@ -4,7 +4,9 @@ For each endpoint: requests/s and server CPU per request, next to a minimal Djan
 (no middleware) and the platform's bare view (a trivial view behind the full middleware
 stack), all served by the same gunicorn worker in the same run, and the ratios.
 
-Server and client are kept apart: gunicorn runs BENCH_WORKERS sync workers (default 2) pinned
+Server and client are kept apart: gunicorn runs BENCH_WORKERS sync workers (default 3, gunicorn's
+(2 x cores) + 1 for the one core it is pinned to: a sync worker waiting on PostgreSQL or Redis
+leaves the core to another) pinned
 to CPU 0, `wrk` runs one thread pinned to CPU 1 (on a machine with one CPU both share it).
 Endpoints are measured in interleaved rounds (drift on a noisy machine hits all alike) and
 each figure is the median of the rounds. Server CPU is the workers' user+system time from
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_NAME = f"prixagent_bench_{os.getpid()}"
 SERVER_DB = os.environ.get("BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432")
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

@@ -32,12 +32,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from billing.usage import limit_value
 from contacts.csvfile import inspect_file as _inspect
 from contacts.csvfile import iter_records
 from contacts.import_rows import BatchWriter, Counts, Problem, Row, RowParser
 from contacts.mapping import auto_map, mapping_validate
-from contacts.models import ImportJob, ImportRowError
-from contacts.services import Actor, actor_label
+from contacts.models import Contact, ImportJob, ImportRowError
+from contacts.services import Actor, actor_label, contacts_limit_check
 from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ def import_job_start(
         job.policy = policy
     if lease_seconds:
         job.lease_seconds = lease_seconds
+    if job.kind == ImportJob.Kind.CONTACTS:
+        contacts_limit_check(account=job.account)  # already full: refuse before anything runs
     job.status = Status.QUEUED
     job.lease_until = timezone.now() + QUEUE_GRACE
     job.save()
@@ -215,6 +218,8 @@ def import_job_run(
         _run(job, token, batch_size or batch_size_default(), progress)
     except LeaseLost:
         logger.info("contacts import %s: lease lost or cancelled, stopping", job.pk)
+    except ContactLimitReached as exc:
+        _stopped_by_plan(job, token, exc.limit)
     except Exception as exc:
         logger.exception("contacts import %s interrupted", job.pk)
         _interrupted(job, token, exc)
@@ -362,6 +367,8 @@ def _commit(
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         stored = _lock(job, token)
         counts = writer.write(batch.rows) if batch.rows else Counts()
+        if counts.created and job.kind == ImportJob.Kind.CONTACTS:
+            _check_plan(job)  # over the plan: this batch rolls back, the import stops before it
         room = max(MAX_ERRORS_STORED - stored, 0)
         ImportRowError.objects.bulk_create(
             [
@@ -417,6 +424,33 @@ def _end(job: ImportJob, status: str, message: str) -> None:
     job.save()
     if path:
         transaction.on_commit(lambda: path.unlink(missing_ok=True))
+
+
+class ContactLimitReached(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the plan allows {limit} contacts")
+        self.limit = limit
+
+
+def _check_plan(job: ImportJob) -> None:
+    limit = limit_value(job.account, "contacts")
+    if limit is not None and Contact.objects.filter(account_id=job.account_id).count() > limit:
+        raise ContactLimitReached(limit)
+
+
+def _stopped_by_plan(job: ImportJob, token: uuid.UUID, limit: int) -> None:
+    """The plan's contact limit was reached: what fitted is kept; the rest needs a bigger plan."""
+    try:
+        with transaction.atomic():
+            _lock(job, token)
+            fresh = ImportJob.objects.get(pk=job.pk)
+            message = _(
+                "Your plan allows %(limit)d contacts: the import stopped before row %(row)d. "
+                "Upgrade the plan, then upload the file again (rows already imported are recognised)."
+            ) % {"limit": limit, "row": fresh.next_row}
+            _end(fresh, Status.FAILED, message)
+    except LeaseLost:
+        pass
 
 
 def _interrupted(job: ImportJob, token: uuid.UUID, exc: Exception) -> None:

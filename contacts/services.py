@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
+from billing.usage import limit_check, limit_value
 from contacts.models import Contact, DoNotCallEntry, GhlDeletedContact, Tag
 from contacts.phones import InvalidPhoneNumber, phone_normalize, time_zone_for
 from prixagent.errors import ApplicationError
@@ -263,6 +264,14 @@ def _taken_error() -> ApplicationError:
 
 
 @transaction.atomic
+def contacts_limit_check(*, account: Account, adding: int = 1) -> None:
+    """Refuse (403 `plan_limit`) when the plan has no room for `adding` more contacts."""
+    if limit_value(account, "contacts") is not None:
+        limit_check(
+            account=account, key="contacts", current=Contact.objects.filter(account=account).count(), adding=adding
+        )
+
+
 def contact_create(
     *, account: Account, data: Mapping[str, Any], source: str = Contact.Source.MANUAL, actor: Actor = None
 ) -> Contact:
@@ -272,6 +281,7 @@ def contact_create(
         raise _invalid({"phone": [_("Enter a phone number.")]})
     if _phone_taken(account, clean["phone"]):
         raise _taken_error()
+    contacts_limit_check(account=account)
     contact = Contact(account=account, source=source, phone=clean["phone"])
     for key in ("first_name", "last_name", "company", "email", "custom_fields"):
         if key in clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from urllib.parse import urlsplit
 
 import environ
@@ -124,9 +125,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded database of `make run`: its directory must exist before the first connect.
     os.makedirs(os.path.dirname(DATABASES["default"]["NAME"]), exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Tests: threads (WebSocket consumers, concurrency tests) must not keep connections open past
-    # their work, or the test database cannot be dropped at the end of the run.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0 if NODE_ENV == "test" else 60
+    # Under the test runner, threads (WebSocket consumers, concurrency tests) must not keep
+    # connections open past their work, or the test database cannot be dropped at the end of the
+    # run. Servers started with NODE_ENV=test (benchmarks, worker subprocesses) keep theirs.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if "pytest" in sys.modules else 60
     # No per-request health check: it is an extra `SELECT 1` round trip on every request (a
     # fifth of an API request's time, bench/api_stack.py). A connection broken by a database
     # restart fails the one request that finds it, and Django then drops it.
