@@ -46,6 +46,7 @@ from api_stack import (  # noqa: E402 - the shared bench plumbing
     database,
     free_port,
     need_wrk,
+    start_server,
     worker_pids,
 )
 from billing_webhooks import lua_string  # noqa: E402
@@ -95,28 +96,6 @@ request = function()
   return wrk.format("POST", e.path, e.headers, e.body)
 end
 """
-
-
-def start_server(env: dict[str, str], port: int, cpu: set[int]) -> subprocess.Popen[bytes]:
-    """gunicorn serving bench/wsgi_bench.py's app with production's persistent connections
-    (`bench/_wsgi_contacts.py`): NODE_ENV=test would open a PostgreSQL connection per request."""
-    import urllib.request
-
-    command = [
-        sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"), "_wsgi_contacts:application",
-        "--workers", str(WORKERS), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
-        "--log-level", "warning", "--backlog", "2048",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=lambda: os.sched_setaffinity(0, cpu))  # noqa: PLW1509
-    for _ in range(150):
-        if server.poll() is not None:
-            raise SystemExit("gunicorn did not start")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/minimal/", timeout=1).read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer")
 
 
 def new_calls(count: int) -> list[tuple[str, str]]:
