@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench lint format install migrate serve-% sandbox worker beat clean
+.PHONY: run test bench lint format install migrate serve-% sandbox demo worker beat clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install
 bench: install
 	@command -v wrk >/dev/null || echo "make bench: wrk is not installed (apt-get install wrk); bench/api_stack.py will be skipped"
 	NODE_ENV=test $(PY) bench/run.py
+
+## The platform, the provider sandbox and a demo tenant, offline: log in and press "Call now".
+demo: migrate
+	$(PY) manage.py demo
 
 ## Fake Twilio/ElevenLabs/GHL/Cal.com/PayPal on 127.0.0.1 with demo credentials.
 sandbox: install .env

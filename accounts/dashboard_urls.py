@@ -28,6 +28,7 @@ urlpatterns = [
     path("contacts/", include("contacts.dashboard_urls")),
     path("agents/", include("agents.dashboard_urls")),
     path("billing/", include("billing.dashboard_urls")),
+    path("calls/", include("calls.dashboard_urls")),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "billing",
     "realtime",
     "agents",
+    "calls",
 ]
 if CONFIG.environment == "test":
     # A second model with encrypted columns (row-bound associated data), for the field's tests.
@@ -277,7 +278,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set used by several fields (else drf-spectacular warns).
-    "ENUM_NAME_OVERRIDES": {"AgentToolEnum": "agents.models.Tool"},
+    "ENUM_NAME_OVERRIDES": {
+        "AgentToolEnum": "agents.models.Tool",
+        "CallStatusEnum": "calls.models.Status",
+        "CallOutcomeEnum": "calls.models.Outcome",
+        "CallSourceEnum": "calls.models.Call.Source",
+        "CallDirectionEnum": "calls.models.Call.Direction",
+        "BookingStatusEnum": "agents.models.Booking.Status",
+    },
 }
 
 # --- CORS / CSRF --------------------------------------------------------------------------

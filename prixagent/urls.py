@@ -28,4 +28,5 @@ urlpatterns = [
     path("api/v1/", include(("prixagent.api_urls", "api"))),
     # provider webhooks
     path("webhooks/paypal/", PaypalWebhook.as_view(), name="paypal-webhook"),
+    path("webhooks/", include("calls.webhook_urls")),
 ]

@@ -78,6 +78,9 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # Seconds to hold the answer back *after* the handler acted (a provider that did the work
+    # but answers late: the case where the client cannot know whether it happened).
+    delay: float = 0.0
 
     def encode(self) -> bytes:
         if self.body is None:
@@ -210,6 +213,12 @@ class ProviderApp:
             self._wake.set()
             self._wake = threading.Event()
 
+    def pause(self, seconds: float) -> None:
+        """Sleep outside the lock; reset() and clear_faults() cut it short."""
+        with self.lock:
+            wake = self._wake
+        wake.wait(seconds)
+
     def requests(self) -> list[RecordedRequest]:
         with self.lock:
             return list(self.recorded)
@@ -324,6 +333,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = self.app.handle(request)
         except Exception as exc:  # noqa: BLE001 - a bug in a fake answers 500, like a real server
             response = self.app.error(500, f"Sandbox error: {exc!r}")
+        if response.delay:
+            self.app.pause(response.delay)
         self._send(response)
 
     def _addressed_to_us(self) -> bool:

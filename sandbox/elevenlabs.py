@@ -48,6 +48,8 @@ class ElevenLabsApp(ProviderApp):
         self.conversations: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.voices: dict[str, dict[str, Any]] = {}  # workspace voices (clones), by voice id
+        self.spoken: list[dict[str, Any]] = []  # text-to-speech requests
+        self.deliveries: list[dict[str, Any]] = []  # post-call webhooks sent after phone calls
 
     def routes(self) -> list[tuple[str, str, Any]]:
         agent = r"(?P<agent>agent_[0-9a-z]+)"
@@ -71,7 +73,9 @@ class ElevenLabsApp(ProviderApp):
             ("POST", r"/v1/convai/phone-numbers", self.import_phone_number),
             ("POST", r"/v1/convai/twilio/register-call", self.register_call),
             ("POST", r"/v1/convai/twilio/outbound-call", self.outbound_call),
+            ("GET", r"/v1/convai/conversations", self.list_conversations),
             ("GET", r"/v1/convai/conversations/(?P<conversation>conv_[0-9a-z]+)", self.get_conversation),
+            ("POST", r"/v1/text-to-speech/(?P<voice>[A-Za-z0-9]+)", self.text_to_speech),
             ("GET", r"/v1/workspace/webhooks", self.list_webhooks),
             ("POST", r"/v1/workspace/webhooks", self.create_webhook),
             ("PATCH", rf"/v1/workspace/webhooks/{webhook}", self.update_webhook),
@@ -128,6 +132,19 @@ class ElevenLabsApp(ProviderApp):
         from sandbox.elevenlabs_play import play  # imports this module
 
         return play(self, **script)
+
+    def stream_started(self, conversation_id: str, call_sid: str, script: dict[str, Any]) -> None:
+        """Twilio connected a call's media stream to this conversation: the agent talks (and uses
+        its tools) as scripted (`sandbox.elevenlabs_play.converse`)."""
+        from sandbox.elevenlabs_play import converse
+
+        converse(self, conversation_id, call_sid, script)
+
+    def stream_ended(self, conversation_id: str, script: dict[str, Any], duration: int) -> None:
+        """The call hung up: the conversation ends and its post-call webhook goes out."""
+        from sandbox.elevenlabs_play import hang_up
+
+        hang_up(self, conversation_id, script, duration)
 
     def control_actions(self) -> dict[str, Any]:
         return {
@@ -429,6 +446,56 @@ class ElevenLabsApp(ProviderApp):
             return self.error(404, "Conversation not found", "conversation_not_found")
         return Response(200, {k: v for k, v in conversation.items() if k != "workspace"})
 
+    def list_conversations(self, request: Request) -> Response:
+        workspace = self._convai(request)
+        if isinstance(workspace, Response):
+            return workspace
+        after = int(request.arg("call_start_after_unix") or 0)
+        found = [
+            c
+            for c in self.conversations.values()
+            if c["workspace"] == workspace
+            and c["agent_id"] == request.arg("agent_id", c["agent_id"])
+            and (c.get("conversation_initiation_client_data") or {}).get("user_id")
+            == request.arg("user_id", (c.get("conversation_initiation_client_data") or {}).get("user_id"))
+            and c["metadata"]["start_time_unix_secs"] >= after
+        ]
+        found.sort(key=lambda c: c["metadata"]["start_time_unix_secs"], reverse=True)
+        start = int(request.arg("cursor") or 0)
+        size = min(int(request.arg("page_size") or 30), 100)
+        page = found[start : start + size]
+        more = start + size < len(found)
+        summaries = [
+            {
+                "agent_id": c["agent_id"],
+                "conversation_id": c["conversation_id"],
+                "start_time_unix_secs": c["metadata"]["start_time_unix_secs"],
+                "call_duration_secs": c["metadata"]["call_duration_secs"],
+                "message_count": len(c["transcript"]),
+                "status": c["status"],
+                "call_successful": (c.get("analysis") or {}).get("call_successful") or "unknown",
+                "direction": c["metadata"]["phone_call"].get("direction"),
+            }
+            for c in page
+        ]
+        return Response(
+            200, {"conversations": summaries, "has_more": more, "next_cursor": str(start + size) if more else None}
+        )
+
+    def text_to_speech(self, request: Request) -> Response:
+        key = self.keys.get(request.headers.get("xi-api-key", ""))
+        if key is None:
+            return self.error(401, "Invalid API key", "invalid_api_key")
+        voice_id = request.params["voice"]
+        if not any(v["voice_id"] == voice_id for v in self._voices_of(key["workspace"])):
+            return self.error(400, f"A voice with the voice_id {voice_id} was not found.", "voice_not_found")
+        text = (request.body or {}).get("text") if isinstance(request.body, dict) else None
+        if not text:
+            return self._missing("text")
+        self.spoken.append({"voice_id": voice_id, "text": text, "model_id": request.body.get("model_id")})
+        audio = b"ID3\x03\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x00" + hashlib.sha256(text.encode()).digest() * 8
+        return Response(200, audio, content_type="audio/mpeg")
+
     def create_webhook(self, request: Request) -> Response:
         workspace = self._authorize(request, "convai_write")
         if isinstance(workspace, Response):
@@ -498,6 +565,7 @@ class ElevenLabsApp(ProviderApp):
 
     def _new_conversation(self, workspace: str, agent_id: str, body: dict[str, Any]) -> str:
         conversation_id = new_id("conv_", 12)
+        direction = body.get("direction", "outbound")
         self.conversations[conversation_id] = {
             "conversation_id": conversation_id,
             "agent_id": agent_id,
@@ -509,9 +577,10 @@ class ElevenLabsApp(ProviderApp):
                 "call_duration_secs": 0,
                 "phone_call": {
                     "type": "twilio",
-                    "direction": body.get("direction", "outbound"),
-                    "external_number": body.get("to_number"),
-                    "agent_number": body.get("from_number"),
+                    "direction": direction,
+                    # Inbound: the caller is the far end; outbound: the callee.
+                    "external_number": body.get("from_number" if direction == "inbound" else "to_number"),
+                    "agent_number": body.get("to_number" if direction == "inbound" else "from_number"),
                     "call_sid": None,
                 },
             },

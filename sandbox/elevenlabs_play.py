@@ -279,3 +279,203 @@ def _deliver(url: str, secret: str, body: str) -> dict[str, Any]:
     except (OSError, http.client.HTTPException) as exc:
         return {"url": url, "status": None, "error": f"{type(exc).__name__}: {exc}"}
     return {"url": url, "status": status}
+
+
+# --- a phone call's conversation (Twilio's media stream reached the agent) --------------------
+# `converse` runs while the call is up (the turns, calling the agent's tools for real), `hang_up`
+# when it ends (the analysis, then the post-call webhook: `deliver`, `skip`, `twice` or `late`).
+# A script gives `turns` (`{"role", "message"}` or `{"tool", "parameters"}`), or a `scenario`:
+# `book` (check availability, book the first time offered), `opt_out`, `chat`. Values starting
+# with "$last." come from the previous tool's answer ("$last.slots.0.start"), "$var." from the
+# conversation's dynamic variables, and "$first_message" is the agent's, variables filled in.
+
+SCENARIOS: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "book": {
+        "en": [
+            {"role": "agent", "message": "$first_message"},
+            {"role": "user", "message": "Hi! Yes, I'd like to find a time to talk."},
+            {"tool": "check_availability", "parameters": {}},
+            {"role": "agent", "message": "$last.message"},
+            {"role": "user", "message": "The first one works for me."},
+            {"tool": "book_appointment", "parameters": {"start": "$last.slots.0.start", "email": "$var.email"}},
+            {"role": "agent", "message": "$last.message"},
+            {"role": "user", "message": "Perfect, thank you. Bye!"},
+        ],
+        "es": [
+            {"role": "agent", "message": "$first_message"},
+            {"role": "user", "message": "¡Hola! Sí, me gustaría encontrar un momento para hablar."},
+            {"tool": "check_availability", "parameters": {}},
+            {"role": "agent", "message": "$last.message"},
+            {"role": "user", "message": "La primera me viene bien."},
+            {"tool": "book_appointment", "parameters": {"start": "$last.slots.0.start", "email": "$var.email"}},
+            {"role": "agent", "message": "$last.message"},
+            {"role": "user", "message": "Perfecto, gracias. ¡Adiós!"},
+        ],
+    },
+    "opt_out": {
+        "en": [
+            {"role": "agent", "message": "$first_message"},
+            {"role": "user", "message": "Please don't call me again."},
+            {"tool": "opt_out", "parameters": {"reason": "Asked not to be called again"}},
+            {"role": "agent", "message": "$last.message"},
+        ],
+        "es": [
+            {"role": "agent", "message": "$first_message"},
+            {"role": "user", "message": "Por favor, no me vuelvan a llamar."},
+            {"tool": "opt_out", "parameters": {"reason": "Pidió que no le vuelvan a llamar"}},
+            {"role": "agent", "message": "$last.message"},
+        ],
+    },
+    "chat": {
+        "en": [
+            {"role": "agent", "message": "$first_message"},
+            {"role": "user", "message": "Not right now, thanks. Maybe next month."},
+            {"role": "agent", "message": "No problem at all. Have a great day!"},
+        ],
+        "es": [
+            {"role": "agent", "message": "$first_message"},
+            {"role": "user", "message": "Ahora no, gracias. Quizá el mes que viene."},
+            {"role": "agent", "message": "Sin problema. ¡Que tenga un buen día!"},
+        ],
+    },
+}
+DEMO_EMAIL = "caller@example.com"  # what a scripted caller spells out when the contact has no email
+
+
+def _path(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        elif isinstance(data, dict):
+            data = data.get(part)
+        else:
+            return None
+    return data
+
+
+def _filled(value: Any, last: dict[str, Any], variables: dict[str, Any], first_message: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _filled(v, last, variables, first_message) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+    if value == "$first_message":
+        return re.sub(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", lambda m: str(variables.get(m.group(1), "")), first_message)
+    if value.startswith("$last."):
+        return _path(last, value[len("$last.") :])
+    if value == "$var.email":
+        return variables.get("email") or DEMO_EMAIL
+    if value.startswith("$var."):
+        return variables.get(value[len("$var.") :])
+    return value
+
+
+def _turns(agent: dict[str, Any], script: dict[str, Any]) -> list[dict[str, Any]]:
+    if script.get("turns"):
+        return list(script["turns"])
+    language = ((agent["conversation_config"] or {}).get("agent") or {}).get("language") or "en"
+    scenario = SCENARIOS.get(script.get("scenario") or "chat", SCENARIOS["chat"])
+    return scenario.get(language, scenario["en"])
+
+
+def converse(app: ElevenLabsApp, conversation_id: str, call_sid: str, script: dict[str, Any]) -> None:
+    with app.lock:
+        conversation = app.conversations.get(conversation_id)
+        agent = app.agents.get(conversation["agent_id"]) if conversation else None
+        if conversation is None or agent is None:
+            return
+        conversation["metadata"]["phone_call"]["call_sid"] = call_sid
+        conversation["status"] = "in-progress"
+        variables = _variables(agent, conversation, script.get("dynamic_variables") or {})
+        first = ((agent["conversation_config"] or {}).get("agent") or {}).get("first_message") or ""
+        turns = _turns(agent, script)
+    delay = float(script.get("delay", 0))
+    last: dict[str, Any] = {}
+    for turn in turns:
+        if turn.get("tool"):
+            parameters = _filled(turn.get("parameters") or {}, last, variables, first)
+            with app.lock:
+                call = _prepare(app, agent, {"tool": turn["tool"], "parameters": parameters}, variables)
+            result = _send(call) if "error" not in call else call
+            with app.lock:
+                _record(conversation, [result])
+            last = result.get("response") if isinstance(result.get("response"), dict) else {}
+        else:
+            message = _filled(turn.get("message") or "", last, variables, first)
+            with app.lock:
+                conversation["transcript"].append(
+                    {
+                        "role": "agent" if turn.get("role") == "agent" else "user",
+                        "message": str(message or ""),
+                        "time_in_call_secs": int(time.time()) - conversation["metadata"]["start_time_unix_secs"],
+                        "tool_calls": [],
+                        "tool_results": [],
+                    }
+                )
+        if delay:
+            time.sleep(delay)
+
+
+def _tool_answers(conversation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    answers: dict[str, dict[str, Any]] = {}
+    for turn in conversation["transcript"]:
+        for result in turn.get("tool_results") or []:
+            try:
+                value = json.loads(result.get("result_value") or "null")
+            except ValueError:
+                value = None
+            if isinstance(value, dict):
+                answers[result.get("tool_name") or ""] = value
+    return answers
+
+
+def _default_analysis(agent: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
+    """What ElevenLabs' analysis would say about a scripted conversation."""
+    answers = _tool_answers(conversation)
+    booked = (answers.get("book_appointment") or {}).get("status") in ("booked", "already_booked")
+    opted_out = (answers.get("opt_out") or {}).get("status") == "ok"
+    when = ((answers.get("book_appointment") or {}).get("booking") or {}).get("spoken") or ""
+    if booked:
+        summary = f"The caller agreed to an appointment and was booked for {when}."
+    elif opted_out:
+        summary = "The caller asked not to be called again and was put on the do-not-call list."
+    else:
+        summary = "The caller was not interested right now."
+    platform = agent.get("platform_settings") or {}
+    results = {}
+    for key, spec in (platform.get("data_collection") or {}).items():
+        kind = (spec or {}).get("type")
+        value: Any = booked if kind == "boolean" else (1 if kind in ("integer", "number") else summary[:60])
+        results[key] = {"data_collection_id": key, "value": value, "rationale": "Scripted by the sandbox."}
+    criteria = (platform.get("evaluation") or {}).get("criteria") or []
+    evaluation = {
+        c.get("id"): {"criteria_id": c.get("id"), "result": "success" if booked else "failure", "rationale": summary}
+        for c in criteria
+        if c.get("id")
+    }
+    return {
+        "call_successful": "success" if booked or opted_out else "failure",
+        "transcript_summary": summary,
+        "call_summary_title": "Appointment booked" if booked else ("Opted out" if opted_out else "Not interested"),
+        "data_collection_results": results,
+        "evaluation_criteria_results": evaluation,
+    }
+
+
+def hang_up(app: ElevenLabsApp, conversation_id: str, script: dict[str, Any], duration: int) -> None:
+    with app.lock:
+        conversation = app.conversations.get(conversation_id)
+        agent = app.agents.get(conversation["agent_id"]) if conversation else None
+        if conversation is None or agent is None:
+            return
+        analysis = script.get("analysis") or _default_analysis(agent, conversation)
+        conversation["metadata"]["termination_reason"] = "Call ended by remote party"
+        target = _finish(app, agent, conversation, {"call_duration_secs": duration, "analysis": analysis})
+    mode = script.get("webhook", "deliver")
+    if target is None or mode == "skip":
+        return
+    if mode == "late":
+        time.sleep(float(script.get("late_seconds", 1.0)))
+    for _copy in range(2 if mode == "twice" else 1):
+        outcome = _deliver(*target)
+        with app.lock:
+            app.deliveries.append({"conversation_id": conversation_id, **outcome})

@@ -46,6 +46,7 @@ class GhlApp(ProviderApp):
             ("POST", r"/contacts/search", self.search_contacts),
             ("POST", r"/contacts/upsert", self.upsert_contact),
             ("GET", rf"/contacts/{contact}", self.get_contact),
+            ("GET", rf"/contacts/{contact}/notes", self.list_notes),
             ("POST", rf"/contacts/{contact}/notes", self.add_note),
             ("POST", rf"/contacts/{contact}/tags", self.add_tags),
             ("DELETE", rf"/contacts/{contact}/tags", self.remove_tags),
@@ -304,6 +305,10 @@ class GhlApp(ProviderApp):
         note = {"id": new_id("", 10)[:20], "body": body["body"], "contactId": contact["id"], "dateAdded": self._tick()}
         contact["notes"].append(note)
         return Response(201, {"note": note})
+
+    def list_notes(self, request: Request) -> Response:
+        contact = self._own_contact(request)
+        return contact if isinstance(contact, Response) else Response(200, {"notes": list(contact["notes"])})
 
     def add_tags(self, request: Request) -> Response:
         contact = self._own_contact(request)

@@ -27,6 +27,10 @@ class ProviderSandbox:
         self.ghl = GhlApp()
         self.calcom = CalcomApp()
         self.paypal = PaypalApp()
+        # A call's media stream goes from Twilio to ElevenLabs: the Twilio fake hands the stream
+        # of a connected call (its TwiML's <Stream> token) to the ElevenLabs fake.
+        self.twilio.on_stream = self.elevenlabs.stream_started
+        self.twilio.on_stream_end = self.elevenlabs.stream_ended
         self._ports = ports or {}
         self._servers: dict[str, SandboxServer] = {}
 

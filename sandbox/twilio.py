@@ -1,7 +1,11 @@
 """Twilio REST API 2010-04-01, the part PrixAgent uses (providers.md §1, §6).
 
 Accounts with Basic auth (AccountSid:AuthToken), IncomingPhoneNumbers (paged the way the SDK
-parses), Calls create/fetch/update, and signed status callbacks for tests to deliver.
+parses; a number's voice URL and status callback can be set), Calls create / fetch / update /
+list (`To`, `From`, `Status`, `StartTime>=` a day, like the real filter), recordings as MP3, and
+signed callbacks. After a create (or an inbound call started from the control API) the call is
+played as scripted (`sandbox.twilio_play`): status callbacks, the voice URL, the ElevenLabs
+conversation its TwiML connects, the post-call webhook.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from email.utils import formatdate
+from collections.abc import Callable
+from datetime import UTC, date
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.base import ProviderApp, Request, Response, basic, new_id
+from sandbox.twilio_play import OUTCOMES, CallPlayer, default_script
 
 API = "/2010-04-01/Accounts"
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
@@ -23,6 +30,24 @@ CODE_FOR_STATUS = {400: 21200, 401: 20003, 403: 20003, 404: 20404, 405: 20004, 4
 
 def twilio_date() -> str:
     return formatdate(usegmt=False).replace("-0000", "+0000")
+
+
+# An MPEG audio frame header and silence: enough for a browser's <audio> to accept the type.
+FAKE_MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"\x00" * 413
+
+
+def _day(value: str | None) -> date | None:
+    """A day from Twilio's `StartTime>=` (YYYY-MM-DD, maybe with a time) or an RFC 2822 date."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC).date()
+    except (TypeError, ValueError):
+        return None
 
 
 def twilio_signature(auth_token: str, url: str, params: dict[str, Any]) -> str:
@@ -44,6 +69,10 @@ class TwilioApp(ProviderApp):
         self.numbers: dict[str, list[dict[str, Any]]] = {}  # account sid -> numbers
         self.verified: dict[str, set[str]] = {}
         self.calls: dict[str, dict[str, Any]] = {}
+        self.scripts: dict[str, dict[str, Any]] = {}  # destination number -> script
+        self.default_script: dict[str, Any] = default_script()
+        self.played: dict[str, list[dict[str, Any]]] = {}  # call sid -> what the player did
+        self.recordings: dict[str, dict[str, Any]] = {}
 
     def routes(self) -> list[tuple[str, str, Any]]:
         sid = r"(?P<sid>AC[0-9a-fA-F]{32})"
@@ -51,6 +80,9 @@ class TwilioApp(ProviderApp):
             ("GET", rf"{API}/{sid}\.json", self.fetch_account),
             ("GET", rf"{API}/{sid}/IncomingPhoneNumbers\.json", self.list_numbers),
             ("POST", rf"{API}/{sid}/Calls\.json", self.create_call),
+            ("GET", rf"{API}/{sid}/Calls\.json", self.list_calls),
+            ("POST", rf"{API}/{sid}/IncomingPhoneNumbers/(?P<number>PN[0-9a-f]{{32}})\.json", self.update_number),
+            ("GET", rf"{API}/{sid}/Recordings/(?P<recording>RE[0-9a-f]{{32}})\.mp3", self.fetch_recording),
             ("GET", rf"{API}/{sid}/Calls/(?P<call>CA[0-9a-f]{{32}})\.json", self.fetch_call),
             ("POST", rf"{API}/{sid}/Calls/(?P<call>CA[0-9a-f]{{32}})\.json", self.update_call),
         ]
@@ -99,7 +131,7 @@ class TwilioApp(ProviderApp):
             "To": call["to"],
             "CallStatus": status,
             "ApiVersion": "2010-04-01",
-            "Direction": "outbound-api",
+            "Direction": call.get("direction") or "outbound-api",
             "CallbackSource": "call-progress-events",
             "Timestamp": twilio_date(),
             "SequenceNumber": str(call.setdefault("sequence", -1) + 1),
@@ -109,11 +141,104 @@ class TwilioApp(ProviderApp):
         url = call["status_callback"] or ""
         return url, form, {"X-Twilio-Signature": twilio_signature(token, url, form)}
 
+    def voice_request(self, call_sid: str, answered_by: str = "") -> tuple[str, dict[str, str], dict[str, str]]:
+        """The (url, form, headers) of Twilio's request of the call's voice URL, signed."""
+        with self.lock:
+            call = self.calls[call_sid]
+            token = self.accounts[call["account_sid"]]["auth_token"]
+            form = {
+                "CallSid": call_sid,
+                "AccountSid": call["account_sid"],
+                "From": call["from"],
+                "To": call["to"],
+                "CallStatus": "ringing" if call["direction"] == "inbound" else "in-progress",
+                "ApiVersion": "2010-04-01",
+                "Direction": call["direction"],
+                "CallerName": "",
+                "ForwardedFrom": "",
+                "ParentCallSid": "",
+            }
+            if call.get("machine_detection") and not call.get("async_amd"):
+                form.update(AnsweredBy=answered_by or "human", MachineDetectionDuration="1800")
+            url = call["url"] or ""
+        return url, form, {"X-Twilio-Signature": twilio_signature(token, url, form)}
+
+    def amd_callback(self, call_sid: str, answered_by: str) -> tuple[str, dict[str, str], dict[str, str]] | None:
+        """The asynchronous machine-detection verdict, signed, if the call asked for one."""
+        with self.lock:
+            call = self.calls[call_sid]
+            url = call.get("async_amd_status_callback")
+            if not url:
+                return None
+            token = self.accounts[call["account_sid"]]["auth_token"]
+            form = {
+                "CallSid": call_sid,
+                "AccountSid": call["account_sid"],
+                "AnsweredBy": answered_by,
+                "MachineDetectionDuration": "2100",
+            }
+        return url, form, {"X-Twilio-Signature": twilio_signature(token, url, form)}
+
+    def stamp_start(self, call_sid: str) -> None:
+        with self.lock:
+            self.calls[call_sid]["start_time"] = self.calls[call_sid]["start_time"] or twilio_date()
+
+    def script_calls(self, to: str | None = None, default: bool = False, **script: Any) -> dict[str, Any]:
+        """What happens to calls to `to` (or to every call, with `default`); see `twilio_play`."""
+        if script.get("outcome", "manual") not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        with self.lock:
+            if default:
+                self.default_script = dict(script)
+            elif to:
+                self.scripts[to] = dict(script)
+            else:
+                raise ValueError("give a destination number ('to') or 'default': true")
+        return {"scripted": to or "default", **script}
+
+    def inbound_call(self, to: str, **script: Any) -> dict[str, Any]:
+        """Someone calls `to` (a number of an account): Twilio requests the number's voice URL."""
+        caller = script.pop("from", None) or script.pop("from_", None) or "+14155550199"
+        with self.lock:
+            owner = next(
+                (sid for sid, numbers in self.numbers.items() for n in numbers if n["phone_number"] == to), None
+            )
+            number = next((n for n in self.numbers.get(owner or "", []) if n["phone_number"] == to), None)
+            if owner is None or number is None or not number.get("voice_url"):
+                raise ValueError(f"{to} is not a number with a voice URL")
+            call = self._call(owner, {"To": to, "From": caller, "Url": number["voice_url"]}, direction="inbound")
+            call.update(
+                status="ringing", status_callback=number.get("status_callback") or None, start_time=twilio_date()
+            )
+            call["status_callback_event"] = []  # a number's status callback hears only "completed"
+            self.calls[call["sid"]] = call
+        CallPlayer(self, call["sid"], {**self.default_script, "outcome": "answered", **script}).start()
+        return {"call_sid": call["sid"]}
+
+    def elevenlabs_converse(self, conversation_id: str, call_sid: str, script: dict[str, Any]) -> None:
+        if self.on_stream is not None:
+            self.on_stream(conversation_id, call_sid, script)
+
+    def elevenlabs_end(self, conversation_id: str, script: dict[str, Any], duration: int) -> None:
+        if self.on_stream_end is not None:
+            self.on_stream_end(conversation_id, script, duration)
+
+    # Set by ProviderSandbox: the sandbox's ElevenLabs, which answers the media stream.
+    on_stream: Callable[[str, str, dict[str, Any]], None] | None = None
+    on_stream_end: Callable[[str, dict[str, Any], int], None] | None = None
+
     def control_actions(self) -> dict[str, Any]:
-        return {"accounts": self.create_account}
+        return {"accounts": self.create_account, "calls/script": self.script_calls, "calls/inbound": self.inbound_call}
 
     def state(self) -> dict[str, Any]:
-        return {"accounts": self.accounts, "numbers": self.numbers, "calls": self.calls}
+        return {
+            "accounts": self.accounts,
+            "numbers": self.numbers,
+            "calls": self.calls,
+            "scripts": self.scripts,
+            "default_script": self.default_script,
+            "played": self.played,
+        }
 
     # --- protocol ----------------------------------------------------------------------------
     def identify(self, request: Request) -> str | None:
@@ -188,8 +313,76 @@ class TwilioApp(ProviderApp):
         if problem:
             return problem
         call = self._call(account["sid"], form)
+        call["host_base"] = f"http://{request.headers.get('host', '127.0.0.1')}"
         self.calls[call["sid"]] = call
-        return Response(201, self._public_call(call))
+        script = self.scripts.get(call["to"], self.default_script)
+        if script.get("outcome", "manual") != "manual":
+            CallPlayer(self, call["sid"], dict(script)).start()  # waits for this lock to read the call
+        # `answer_delay`: the call exists, the answer comes late (a client that gave up, or died).
+        return Response(201, self._public_call(call), delay=float(script.get("answer_delay", 0)))
+
+    def list_calls(self, request: Request) -> Response:
+        account = self._authorize(request)
+        if isinstance(account, Response):
+            return account
+        since = _day(request.arg("StartTime>"))
+        found = [
+            c
+            for c in self.calls.values()
+            if c["account_sid"] == account["sid"]
+            and c["to"] == request.arg("To", c["to"])
+            and c["from"] == request.arg("From", c["from"])
+            and c["status"] == request.arg("Status", c["status"])
+            and (since is None or (c["start_time"] and _day(c["start_time"]) and _day(c["start_time"]) >= since))
+        ]
+        found.sort(key=lambda c: c["date_created"], reverse=True)  # Twilio lists newest first
+        page_size = min(int(request.arg("PageSize", "50")), 1000)
+        page = int(request.arg("Page", "0"))
+        chunk = found[page * page_size : (page + 1) * page_size]
+        base = f"{API}/{account['sid']}/Calls.json"
+        query = {k: v[0] for k, v in request.query.items() if k not in ("Page", "PageSize", "PageToken")}
+        more = (page + 1) * page_size < len(found)
+        return Response(
+            200,
+            {
+                "calls": [self._public_call(c) for c in chunk],
+                "first_page_uri": f"{base}?{urlencode({**query, 'PageSize': page_size, 'Page': 0})}",
+                "next_page_uri": f"{base}?{urlencode({**query, 'PageSize': page_size, 'Page': page + 1})}"
+                if more
+                else None,
+                "previous_page_uri": None,
+                "page": page,
+                "page_size": page_size,
+                "start": page * page_size,
+                "end": page * page_size + max(len(chunk) - 1, 0),
+                "uri": f"{base}?{urlencode({**query, 'PageSize': page_size, 'Page': page})}",
+            },
+        )
+
+    def update_number(self, request: Request) -> Response:
+        account = self._authorize(request)
+        if isinstance(account, Response):
+            return account
+        number = next((n for n in self.numbers[account["sid"]] if n["sid"] == request.params["number"]), None)
+        if number is None:
+            return self.error(404, f"The requested resource {request.path} was not found", 20404)
+        form = request.body if isinstance(request.body, dict) else {}
+        for key, field in (("VoiceUrl", "voice_url"), ("StatusCallback", "status_callback")):
+            if key in form:
+                number[field] = form[key]
+        for key, field in (("VoiceMethod", "voice_method"), ("StatusCallbackMethod", "status_callback_method")):
+            if key in form:
+                number[field] = form[key]
+        return Response(200, number)
+
+    def fetch_recording(self, request: Request) -> Response:
+        account = self._authorize(request)
+        if isinstance(account, Response):
+            return account
+        recording = self.recordings.get(request.params["recording"])
+        if recording is None or recording["account_sid"] != account["sid"]:
+            return self.error(404, f"The requested resource {request.path} was not found", 20404)
+        return Response(200, FAKE_MP3 + request.params["recording"].encode(), content_type="audio/mpeg")
 
     def fetch_call(self, request: Request) -> Response:
         call = self._own_call(request)
@@ -236,7 +429,7 @@ class TwilioApp(ProviderApp):
             )
         return None
 
-    def _call(self, account_sid: str, form: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, account_sid: str, form: dict[str, Any], direction: str = "outbound-api") -> dict[str, Any]:
         sid = new_id("CA")
         return {
             "sid": sid,
@@ -244,7 +437,7 @@ class TwilioApp(ProviderApp):
             "to": form["To"],
             "from": form["From"],
             "status": "queued",
-            "direction": "outbound-api",
+            "direction": direction,
             "queue_time": "0",
             "answered_by": None,
             "duration": None,
@@ -260,11 +453,24 @@ class TwilioApp(ProviderApp):
             "status_callback": form.get("StatusCallback"),
             "status_callback_event": form.get("StatusCallbackEvent"),
             "machine_detection": form.get("MachineDetection"),
+            "async_amd": form.get("AsyncAmd") == "true",
+            "async_amd_status_callback": form.get("AsyncAmdStatusCallback"),
+            "record": form.get("Record") == "true",
         }
 
     @staticmethod
     def _public_call(call: dict[str, Any]) -> dict[str, Any]:
-        hidden = ("url", "status_callback", "status_callback_event", "machine_detection", "sequence")
+        hidden = (
+            "url",
+            "status_callback",
+            "status_callback_event",
+            "machine_detection",
+            "sequence",
+            "async_amd",
+            "async_amd_status_callback",
+            "record",
+            "host_base",
+        )
         return {k: v for k, v in call.items() if k not in hidden}
 
     @staticmethod

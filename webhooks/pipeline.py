@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -46,6 +46,7 @@ security_log = logging.getLogger("prixagent.security")
 Status = InboundWebhook.Status
 DROPPED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 REJECTED_BODY_KEPT = 2048  # an unsigned body is kept only in part: anyone can send one
+KEPT_FIELDS = ("id", "status", "response_body", "response_content_type")  # what answering a repeat needs
 
 
 class WebhookRejected(Exception):
@@ -113,6 +114,10 @@ class WebhookEndpoint(View):
         raise NotImplementedError
 
     # --- may override ------------------------------------------------------------------------
+    def kept_body(self, body: bytes) -> bytes:
+        """The body as stored for the admin and replays (an endpoint can blank secrets it carries)."""
+        return body
+
     def acknowledge(self, event: Event | None, verified: Verified | None) -> HttpResponse:
         return JsonResponse({"received": True})
 
@@ -156,7 +161,7 @@ class WebhookEndpoint(View):
         handler = self._handler(event.type)
         try:
             with transaction.atomic():
-                locked = InboundWebhook.objects.select_for_update().get(pk=record.pk)
+                locked = InboundWebhook.objects.select_for_update().only(*KEPT_FIELDS).get(pk=record.pk)
                 if locked.status in (Status.PROCESSED, Status.IGNORED) and not replay:
                     return self.duplicate_response(locked, event, verified)  # a concurrent twin won
                 response = handler(event, verified) if handler else None
@@ -192,15 +197,24 @@ class WebhookEndpoint(View):
             "signature_valid": True,
             "url_kwargs": _jsonable(url_kwargs),
             "headers": headers,
-            "body": _text(body),
+            "body": _text(self.kept_body(body)),
         }
         if not event.id:
             return InboundWebhook.objects.create(endpoint=self.name, **fields), False
+        event_id = event.id[:200]
+        # A repeat (the provider's retry) is answered from the kept row in two statements; a new
+        # event costs one lookup more than inserting blindly, which is what providers mostly send.
+        kept = next(iter(InboundWebhook.objects.filter(endpoint=self.name, event_id=event_id).only(*KEPT_FIELDS)), None)
+        if kept is not None:
+            InboundWebhook.objects.filter(pk=kept.pk).update(deliveries=F("deliveries") + 1)
+            return kept, True
         try:
-            with transaction.atomic():
-                return InboundWebhook.objects.create(endpoint=self.name, event_id=event.id[:200], **fields), False
-        except IntegrityError:
-            record = InboundWebhook.objects.get(endpoint=self.name, event_id=event.id[:200])
+            if connection.in_atomic_block:  # a failed INSERT must not break the caller's transaction
+                with transaction.atomic():
+                    return InboundWebhook.objects.create(endpoint=self.name, event_id=event_id, **fields), False
+            return InboundWebhook.objects.create(endpoint=self.name, event_id=event_id, **fields), False
+        except IntegrityError:  # a concurrent twin inserted it first
+            record = InboundWebhook.objects.get(endpoint=self.name, event_id=event_id)
             InboundWebhook.objects.filter(pk=record.pk).update(deliveries=F("deliveries") + 1)
             return record, True
 

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from typing import Any
 
 import httpx
@@ -239,3 +241,110 @@ def voices_list(api_key: str, *, timeout_s: float | None = None) -> list[dict[st
         {"voice_id": v.voice_id, "name": v.name or v.voice_id, "category": v.category or "", "labels": v.labels or {}}
         for v in found.voices
     ]
+
+
+# --- calls (the calls app) -------------------------------------------------------------------
+# register-call runs while the callee listens to silence (Twilio waits up to 15 s for TwiML), so
+# it gets a short timeout of its own; like every call here, SDK retries stay off. Building an SDK
+# client costs ~25 ms (an httpx client and its TLS context) and a new connection each time, so
+# the calls path keeps one client per key and base URL in the process (bench/calls_webhooks.py).
+REGISTER_CALL_TIMEOUT = 5.0
+_CALL_CLIENTS: dict[tuple[str, str, float], ElevenLabs] = {}
+_CALL_CLIENTS_MAX = 256
+_call_clients_lock = threading.Lock()
+
+
+@sensitive_variables()
+def _call_client(api_key: str, timeout_s: float) -> ElevenLabs:
+    require(PROVIDER, api_key=api_key)
+    slot = (hashlib.sha256(api_key.encode()).hexdigest(), base_url("elevenlabs", REAL_URL), timeout_s)
+    with _call_clients_lock:
+        found = _CALL_CLIENTS.get(slot)
+        if found is None:
+            if len(_CALL_CLIENTS) >= _CALL_CLIENTS_MAX:
+                _CALL_CLIENTS.pop(next(iter(_CALL_CLIENTS)))
+            found = _CALL_CLIENTS[slot] = client(api_key, timeout_s=timeout_s)
+        return found
+
+
+def register_call(
+    api_key: str,
+    *,
+    agent_id: str,
+    from_number: str,
+    to_number: str,
+    direction: str,
+    client_data: dict[str, Any],
+    timeout_s: float | None = None,
+) -> str:
+    """`POST /v1/convai/twilio/register-call`: the TwiML that connects the call to the agent."""
+    el = _call_client(api_key, timeout_s or REGISTER_CALL_TIMEOUT)
+    twiml = call(
+        api_key,
+        lambda: el.conversational_ai.twilio.register_call(
+            agent_id=agent_id,
+            from_number=from_number,
+            to_number=to_number,
+            direction=direction,  # type: ignore[arg-type]
+            conversation_initiation_client_data=client_data,  # type: ignore[arg-type]
+            request_options=NO_RETRY,
+        ),
+    )
+    if not isinstance(twiml, str) or "<Response" not in twiml:
+        raise unexpected(PROVIDER, "register-call answered without TwiML", twiml, (api_key,))
+    return twiml
+
+
+def conversation_get(api_key: str, conversation_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+    """`GET /v1/convai/conversations/{id}`: what the post-call webhook carries, for reconciliation."""
+    el = client(api_key, timeout_s=timeout_s)
+    found = call(api_key, lambda: el.conversational_ai.conversations.get(conversation_id, request_options=NO_RETRY))
+    return _dump(found)
+
+
+def conversation_ids_for_user(
+    api_key: str, *, agent_id: str, user_id: str, since_unix: int, timeout_s: float | None = None
+) -> list[str]:
+    """Ids of the agent's conversations started after `since_unix` whose `user_id` is ours."""
+    el = client(api_key, timeout_s=timeout_s)
+    page = call(
+        api_key,
+        lambda: el.conversational_ai.conversations.list(
+            agent_id=agent_id,
+            user_id=user_id,
+            call_start_after_unix=since_unix,
+            page_size=10,
+            request_options=NO_RETRY,
+        ),
+    )
+    conversations = getattr(page, "conversations", None)
+    if not isinstance(conversations, list):
+        raise unexpected(PROVIDER, "no conversations list", page, (api_key,))
+    return [c.conversation_id for c in conversations]
+
+
+def speech(
+    api_key: str, *, voice_id: str, text: str, model_id: str, language_code: str, timeout_s: float | None = None
+) -> bytes:
+    """`POST /v1/text-to-speech/{voice_id}`: `text` spoken in the voice, as MP3."""
+    if not VOICE_ID.fullmatch(voice_id):
+        raise ProviderError(f"{voice_id!r} is not a voice id", permanent=True, code="invalid_voice_id", status=None)
+    el = client(api_key, timeout_s=timeout_s)
+    # Only the multilingual (v2.5) models take a language code; the English one refuses it.
+    language = {"language_code": language_code} if language_code else {}
+    chunks = call(
+        api_key,
+        lambda: b"".join(
+            el.text_to_speech.convert(
+                voice_id,
+                text=text,
+                model_id=model_id,
+                output_format="mp3_22050_32",
+                request_options=NO_RETRY,
+                **language,
+            )
+        ),
+    )
+    if not chunks:
+        raise unexpected(PROVIDER, "no audio", b"", (api_key,))
+    return chunks

@@ -27,6 +27,9 @@ PUBLIC, SELF, TENANT, DOCS = "public", "self", "tenant", "docs"
 TOOL = "tool"
 # A provider webhook: no login; the signature (checked by webhooks.pipeline) is the authentication.
 WEBHOOK = "webhook"
+# A URL Twilio fetches without any login (a voicemail's audio): the signed, expiring token in the
+# URL is the permission.
+SIGNED = "signed"
 ROUTES = {
     "api/v1/auth/register/": PUBLIC,
     "api/v1/auth/token/": PUBLIC,
@@ -80,6 +83,23 @@ ROUTES = {
     "api/v1/schema/": DOCS,
     "api/v1/docs/": DOCS,
     "webhooks/paypal/": WEBHOOK,
+    "api/v1/call-settings/": TENANT,
+    "api/v1/^calls/$": TENANT,
+    "api/v1/^calls/(?P<pk>[^/.]+)/$": TENANT,
+    "api/v1/^calls/(?P<pk>[^/.]+)/hangup/$": TENANT,
+    "api/v1/^calls/(?P<pk>[^/.]+)/recording/$": TENANT,
+    "api/v1/^tenant-webhooks/$": TENANT,
+    "api/v1/^tenant-webhooks/(?P<pk>[^/.]+)/$": TENANT,
+    "api/v1/^tenant-webhooks/(?P<pk>[^/.]+)/deliveries/$": TENANT,
+    "api/v1/^tenant-webhooks/(?P<pk>[^/.]+)/roll-secret/$": TENANT,
+    "api/v1/^tenant-webhooks/(?P<pk>[^/.]+)/test/$": TENANT,
+    "webhooks/twilio/calls/<uuid:call_id>/voice/": WEBHOOK,
+    "webhooks/twilio/calls/<uuid:call_id>/status/": WEBHOOK,
+    "webhooks/twilio/calls/<uuid:call_id>/amd/": WEBHOOK,
+    "webhooks/twilio/inbound/<str:inbound_id>/voice/": WEBHOOK,
+    "webhooks/twilio/inbound/<str:inbound_id>/status/": WEBHOOK,
+    "webhooks/elevenlabs/<str:public_id>/": WEBHOOK,
+    "webhooks/audio/<str:token>/": SIGNED,
 }
 
 
@@ -140,6 +160,19 @@ DASHBOARD_ROUTES = {
     "app/billing/return/": ACCOUNT,
     "app/billing/cancel/": ACCOUNT,
     "app/billing/pay/": ACCOUNT,
+    "app/calls/": ACCOUNT,
+    "app/calls/new/": ACCOUNT,
+    "app/calls/test/": ACCOUNT,
+    "app/calls/settings/": ACCOUNT,
+    "app/calls/webhooks/": ACCOUNT,
+    "app/calls/webhooks/<uuid:endpoint_id>/": ACCOUNT,
+    "app/calls/webhooks/<uuid:endpoint_id>/test/": ACCOUNT,
+    "app/calls/webhooks/<uuid:endpoint_id>/toggle/": ACCOUNT,
+    "app/calls/webhooks/<uuid:endpoint_id>/secret/": ACCOUNT,
+    "app/calls/webhooks/<uuid:endpoint_id>/delete/": ACCOUNT,
+    "app/calls/<uuid:call_id>/": ACCOUNT,
+    "app/calls/<uuid:call_id>/recording/": ACCOUNT,
+    "app/calls/<uuid:call_id>/hangup/": ACCOUNT,
     "app/password/change/": LOGIN,
     "app/password/change/done/": LOGIN,
     "app/password/reset/": PUBLIC,
@@ -156,6 +189,8 @@ SAMPLE_ARGS = {
     "<int:pk>": "1",
     "<uuid:pk>": "00000000-0000-4000-8000-000000000001",
     "<uuid:agent_id>": "00000000-0000-0000-0000-000000000000",
+    "<uuid:call_id>": "00000000-0000-4000-8000-000000000002",
+    "<uuid:endpoint_id>": "00000000-0000-4000-8000-000000000003",
 }
 
 
@@ -204,6 +239,15 @@ def test_webhook_routes_go_through_the_pipeline() -> None:
     for route, view in api_routes():
         if ROUTES[route] == WEBHOOK:
             assert issubclass(view, WebhookEndpoint), route
+
+
+def test_signed_routes_take_only_a_signed_token(db: None) -> None:
+    from calls.media import SignedAudioView
+
+    for route, view in api_routes():
+        if ROUTES[route] == SIGNED:
+            assert issubclass(view, SignedAudioView), route
+            assert Client().get("/" + route.replace("<str:token>", "forged-token")).status_code == 404
 
 
 def test_public_and_self_routes_say_so() -> None:
