@@ -384,8 +384,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     log_level = env.get("LOG_LEVEL", "info").strip().lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{log_level!r} must be one of {', '.join(LOG_LEVELS)}")
-    api_url = _url("API_URL", env.get("API_URL") or f"http://localhost:{ports['api']}/api/v1")
-    ws_url = env.get("WS_URL", "").strip() or f"http://localhost:{ports['api']}"
+    # Unset, they name the one-port development server (`make run` serves every surface on PORT),
+    # so the webhooks handed to the provider sandbox reach it; production sets both (https).
+    api_url = _url("API_URL", env.get("API_URL") or f"http://localhost:{ports['landing']}/api/v1")
+    ws_url = env.get("WS_URL", "").strip() or f"http://localhost:{ports['landing']}"
     if urlsplit(ws_url).scheme not in ("http", "https", "ws", "wss"):
         raise ConfigError("WS_URL", f"{ws_url!r} is not an http(s) or ws(s) URL")
     if environment == "production" and not api_url.startswith("https://"):

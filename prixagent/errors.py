@@ -167,6 +167,12 @@ class ApiErrorMiddleware:
             return None  # Django's own handling: 400 for SuspiciousOperation, the 500 page otherwise
         if isinstance(exception, SuspiciousOperation):
             return JsonResponse(error_body("bad_request", _("The request could not be read.")), status=400)
+        # A plain Django view under /api/ or /webhooks/ (a webhook, a recording proxy) raising
+        # Http404 / PermissionDenied means what it says, in the one error shape, not a 500.
+        if isinstance(exception, Http404):
+            return JsonResponse(error_body("not_found", "Not found."), status=404)
+        if isinstance(exception, DjangoPermissionDenied):
+            return JsonResponse(error_body("permission_denied", _("You may not do this.")), status=403)
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
 

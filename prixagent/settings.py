@@ -124,6 +124,10 @@ DATABASES = {"default": env.db_url_config(CONFIG.database_url)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded database of `make run`: its directory must exist before the first connect.
     os.makedirs(os.path.dirname(DATABASES["default"]["NAME"]), exist_ok=True)
+    # The web process and its in-process background work share the file: wait for a writer
+    # instead of failing with "database is locked", and take the write lock when a transaction
+    # starts (no deadlock upgrading a read lock).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Under the test runner, threads (WebSocket consumers, concurrency tests) must not keep
     # connections open past their work, or the test database cannot be dropped at the end of the
