@@ -236,14 +236,15 @@ def test_overwrite_pushes_ours_over_theirs(provider_sandbox: Any, alice_agent: A
 
 
 def test_one_webhook_and_one_set_of_tools_per_workspace(
-    provider_sandbox: Any, alice_account: Account, alice_key: str
+    provider_sandbox: Any, alice_account: Account, alice_key: str, settings: Any
 ) -> None:
     services.agent_create_from_template(account=alice_account, template="appointment_setter", language="en")
     services.agent_create_from_template(account=alice_account, template="lead_qualifier", language="es")
     webhooks = [w for w in provider_sandbox.elevenlabs.webhooks.values()]
     assert len(webhooks) == 1 and len(provider_sandbox.elevenlabs.tools) == len(Tool.values)
     workspace = ElevenLabsWorkspace.objects.get()
-    assert webhooks[0]["webhook_url"] == f"http://localhost:3004/webhooks/elevenlabs/{workspace.public_id}/"
+    origin = settings.API_URL.removesuffix("/api/v1")
+    assert webhooks[0]["webhook_url"] == f"{origin}/webhooks/elevenlabs/{workspace.public_id}/"
     assert workspace.webhook_secret == webhooks[0]["webhook_secret"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT webhook_secret FROM agents_elevenlabsworkspace")
@@ -251,7 +252,7 @@ def test_one_webhook_and_one_set_of_tools_per_workspace(
     assert raw.startswith("pa1:") and webhooks[0]["webhook_secret"] not in raw
     for tool in provider_sandbox.elevenlabs.tools.values():
         schema = tool["tool_config"]["api_schema"]
-        assert schema["url"] == f"http://localhost:3004/api/v1/agent-tools/{tool['tool_config']['name']}/"
+        assert schema["url"] == f"{origin}/api/v1/agent-tools/{tool['tool_config']['name']}/"
         assert schema["request_headers"] == {"X-Prix-Tool-Token": {"variable_name": "secret__prix_tool_token"}}
 
 
