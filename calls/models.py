@@ -188,6 +188,10 @@ class Call(models.Model):
             models.Index(fields=["status", "updated_at"], name="call_status_updated"),
             models.Index(fields=["analysis_status", "analysis_check_at"], name="call_analysis_waiting"),
             models.Index(fields=["conversation_id"], name="call_conversation"),
+            # A campaign's calls (its stats, its page).
+            models.Index(
+                fields=["account", "campaign_ref"], name="call_account_campaign", condition=~Q(campaign_ref="")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "realtime",
     "agents",
     "calls",
+    "campaigns",
 ]
 if CONFIG.environment == "test":
     # A second model with encrypted columns (row-bound associated data), for the field's tests.
