@@ -163,6 +163,9 @@ class CampaignContact(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)  # counted against max_attempts
     dials = models.PositiveIntegerField(default=0)  # attempt keys used (a Twilio 429 uses one, not an attempt)
     due_at = models.DateTimeField(_("due"), default=timezone.now)
+    # A retry's earliest time (its outcome's delay); `due_at` may be later, at the next opening of
+    # the calling window. Kept apart so an edited window recomputes `due_at` without losing it.
+    not_before = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)  # when it went to `dialing`
     last_call = models.ForeignKey("calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_result = models.CharField(_("last result"), max_length=12, blank=True)
@@ -181,9 +184,8 @@ class CampaignContact(models.Model):
             models.Index(
                 fields=["campaign", "due_at"], name="campaign_member_due", condition=Q(state="queued")
             ),
-            models.Index(
-                fields=["campaign", "claimed_at"], name="campaign_member_dialing", condition=Q(state="dialing")
-            ),
+            # Recovery's sweep of claims older than the lease, across campaigns.
+            models.Index(fields=["claimed_at"], name="campaign_member_dialing", condition=Q(state="dialing")),
             models.Index(fields=["campaign", "state"], name="campaign_member_state"),
             models.Index(fields=["contact"], name="campaign_member_contact"),
         ]
