@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
 from accounts import views
+from campaigns import views as campaign_views
 
 app_name = "dashboard"
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("agents/", include("agents.dashboard_urls")),
     path("billing/", include("billing.dashboard_urls")),
     path("calls/", include("calls.dashboard_urls")),
+    path("campaigns/", include("campaigns.dashboard_urls")),
+    path("overview/", campaign_views.overview, name="overview"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -26,6 +26,7 @@ urlpatterns = [
     path("contacts/", include("contacts.api_urls")),
     path("", include("agents.api_urls")),
     path("", include("calls.api_urls")),
+    path("", include("campaigns.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script from a URL (no inline script: CSP).
     path(

@@ -290,6 +290,10 @@ SPECTACULAR_SETTINGS = {
         "CallSourceEnum": "calls.models.Call.Source",
         "CallDirectionEnum": "calls.models.Call.Direction",
         "BookingStatusEnum": "agents.models.Booking.Status",
+        "CampaignStateEnum": "campaigns.models.Campaign.State",
+        "CampaignTargetEnum": "campaigns.models.Campaign.Target",
+        "CampaignMemberStateEnum": "campaigns.models.MemberState",
+        "CampaignSkipReasonEnum": "campaigns.models.SkipReason",
     },
 }
 
