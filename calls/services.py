@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -195,11 +196,15 @@ def call_place(
     source: str = Call.Source.CAMPAIGN,
     campaign_ref: str | None = None,
     created_by: User | None = None,
+    admit: Callable[[], bool] | None = None,
 ) -> Call:
     """Place one call (see the module docstring for the contract).
 
     `contact` is who to call; without one (a test call to the user's own phone) `to_number` is.
     `from_number` defaults to the agent's caller number, else the account's first number.
+    `admit`, when given, is asked in the transaction that commits the moment Twilio is asked
+    (the campaign dialer locks its campaign there and says whether it still runs): False ends
+    the attempt as `not_placed` (code `not_admitted`) without asking Twilio.
     """
     attempt_key = (attempt_key or "").strip()[:200]
     if not attempt_key:
@@ -220,7 +225,7 @@ def call_place(
     )
     if call.dial_started_at is not None or call.status != Status.PENDING:
         return call  # a concurrent request with the same key wrote it first and is dialing
-    return _dial(call)
+    return _dial(call, admit)
 
 
 def _write_attempt(*, account: Account, agent: Agent | None, **fields: Any) -> Call:
@@ -274,14 +279,20 @@ def _machine_detection(settings: CallSettings, agent: Agent) -> str:
 
 
 @sensitive_variables()
-def _dial(call: Call) -> Call:
+def _dial(call: Call, admit: Callable[[], bool] | None = None) -> Call:
     account = call.account
     sid, token = twilio_credentials(account)
     # Committed before the request: from here on, recovery must ask Twilio before anyone dials
     # this attempt again (the request may reach Twilio even if this process dies now).
-    marked = Call.objects.filter(pk=call.pk, status=Status.PENDING, dial_started_at__isnull=True).update(
-        dial_started_at=timezone.now()
-    )
+    with transaction.atomic():
+        admitted = admit is None or admit()
+        marked = admitted and Call.objects.filter(
+            pk=call.pk, status=Status.PENDING, dial_started_at__isnull=True
+        ).update(dial_started_at=timezone.now())
+    if not admitted:
+        return lifecycle.call_mark_not_placed(
+            call_id=call.pk, code="not_admitted", reason="Stopped before dialing (its campaign is not running)."
+        )
     if not marked:
         return Call.objects.get(pk=call.pk)
     asynchronous = call.machine_detection == "Enable"

@@ -181,9 +181,7 @@ class CampaignContact(models.Model):
         indexes = [
             # The dialer's claim: due queued rows of one campaign, oldest first (finished rows are
             # not in this index at all).
-            models.Index(
-                fields=["campaign", "due_at"], name="campaign_member_due", condition=Q(state="queued")
-            ),
+            models.Index(fields=["campaign", "due_at"], name="campaign_member_due", condition=Q(state="queued")),
             # Recovery's sweep of claims older than the lease, across campaigns.
             models.Index(fields=["claimed_at"], name="campaign_member_dialing", condition=Q(state="dialing")),
             models.Index(fields=["campaign", "state"], name="campaign_member_state"),
