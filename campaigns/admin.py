@@ -31,7 +31,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(ReadOnlyAdmin):
-    list_display = ["name", "account", "state", "agent", "calls_per_second", "max_concurrent", "next_due_at", "created_at"]
+    list_display = [
+        "name",
+        "account",
+        "state",
+        "agent",
+        "calls_per_second",
+        "max_concurrent",
+        "next_due_at",
+        "created_at",
+    ]
     list_filter = ["state", "target", "state_reason", "account__status"]
     search_fields = ["id", "name", "account__slug", "account__name", "agent__name"]
     list_select_related = ["account", "agent"]

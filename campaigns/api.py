@@ -69,7 +69,9 @@ class CampaignViewSet(
         """A draft campaign. Nothing is called until `start`."""
         serializer = CampaignWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        campaign = services.campaign_create(account=self.account, data=serializer.service_data(), created_by=request.user)
+        campaign = services.campaign_create(
+            account=self.account, data=serializer.service_data(), created_by=request.user
+        )
         return self._answer(campaign, status.HTTP_201_CREATED)
 
     @extend_schema(request=CampaignWriteSerializer, responses={200: CampaignSerializer, 409: None, **ERRORS})

@@ -84,8 +84,9 @@ def calls_chart(per_day: list[dict[str, Any]]) -> Chart:
                 continue
             height = plot_h * count / top
             y -= height
-            bar.segments.append({"series": name, "label": LABELS[name], "count": count, "y": round(y, 2),
-                                 "height": round(height, 2)})
+            bar.segments.append(
+                {"series": name, "label": LABELS[name], "count": count, "y": round(y, 2), "height": round(height, 2)}
+            )
         bars.append(bar)
     ticks = [{"value": top * i // 4, "y": round(TOP + plot_h - plot_h * i / 4, 2)} for i in range(5)]
     legend = [{"series": name, "label": LABELS[name]} for name in SERIES]

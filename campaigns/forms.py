@@ -67,7 +67,9 @@ class CampaignForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text=_("In each contact's local time"),
     )
-    window_end = forms.TimeField(label=_("Calling until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    window_end = forms.TimeField(
+        label=_("Calling until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     calls_per_second = forms.DecimalField(label=_("Calls per second"), max_digits=5, decimal_places=2, min_value=0)
     max_concurrent = forms.IntegerField(label=_("Calls at the same time"), min_value=1)
     max_attempts = forms.IntegerField(label=_("Attempts per contact"), min_value=1)
@@ -149,7 +151,7 @@ class CampaignForm(forms.Form):
 
 
 def _filter_dict(query: str) -> dict[str, Any]:
-    """"tag=vip&tag=new&q=acme" → {"tag": ["vip", "new"], "q": "acme"} (the contacts API's params)."""
+    """ "tag=vip&tag=new&q=acme" → {"tag": ["vip", "new"], "q": "acme"} (the contacts API's params)."""
     parsed = QueryDict(query.lstrip("?"))
     return {key: (values if len(values) > 1 else values[0]) for key, values in parsed.lists()}
 

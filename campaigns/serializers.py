@@ -111,7 +111,10 @@ class CampaignWriteSerializer(serializers.Serializer):
     start_date = serializers.DateField(required=False, allow_null=True)
     end_date = serializers.DateField(required=False, allow_null=True)
     weekdays = serializers.ListField(
-        child=serializers.IntegerField(min_value=0, max_value=6), max_length=7, required=False, help_text=_("0 = Monday")
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        max_length=7,
+        required=False,
+        help_text=_("0 = Monday"),
     )
     window_start = serializers.TimeField(required=False, help_text=_("HH:MM in each contact's local time"))
     window_end = serializers.TimeField(required=False, help_text=_("HH:MM in each contact's local time"))
@@ -145,7 +148,9 @@ class PreviewSerializer(serializers.Serializer):
 
     total = serializers.IntegerField()
     callable_now = serializers.IntegerField()
+    callable_later = serializers.IntegerField(help_text=_("Outside their window now, inside it later"))
     not_callable = NotCallableSerializer()
+    calls_per_second = serializers.CharField()
     estimated_seconds = serializers.IntegerField(allow_null=True)
     estimated_finish = serializers.DateTimeField(allow_null=True)
 

@@ -95,4 +95,6 @@ class Command(BaseCommand):
         for r in paused:
             self.stdout.write(f"paused {r['account']}/{r['name']}: {r['reason']}")
         total = sum(r["queued_due"] for r in rows)
-        self.stdout.write(f"{len(rows)} campaign(s), {total} contact(s) due now, {sum(r['dialing'] for r in rows)} dialing")
+        self.stdout.write(
+            f"{len(rows)} campaign(s), {total} contact(s) due now, {sum(r['dialing'] for r in rows)} dialing"
+        )
