@@ -184,8 +184,8 @@ def _claim(campaign: Campaign, now: datetime) -> list[tuple[int, int]]:
         cursor.execute(
             f"""UPDATE {CampaignContact._meta.db_table}
                 SET state = %s, dials = dials + 1, attempts = attempts + 1, claimed_at = %s, updated_at = %s
-                WHERE id = ANY(%s) RETURNING id, dials""",  # noqa: S608 - the table name is ours
-            [MemberState.DIALING, now, now, ready],
+                WHERE id IN ({", ".join(["%s"] * len(ready))}) RETURNING id, dials""",  # noqa: S608
+            [MemberState.DIALING, now, now, *ready],
         )
         return [(row[0], row[1]) for row in cursor.fetchall()]
 

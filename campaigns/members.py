@@ -31,7 +31,7 @@ def targeted_contacts(campaign: Campaign) -> QuerySet[Contact]:
 
 def members_add(*, campaign: Campaign, due_at: datetime) -> int:
     """Add every targeted contact not yet a member (queued, due at `due_at`). Returns how many."""
-    ids = targeted_contacts(campaign).values("pk")
+    ids = targeted_contacts(campaign).order_by().values("pk")  # selected AS "pk"
     sql, params = ids.query.sql_with_params()
     table = CampaignContact._meta.db_table
     with connection.cursor() as cursor:
@@ -39,8 +39,9 @@ def members_add(*, campaign: Campaign, due_at: datetime) -> int:
             f"""INSERT INTO {table}
                     (campaign_id, account_id, contact_id, state, skip_reason, outcome, attempts, dials,
                      due_at, last_result, created_at, updated_at)
-                SELECT %s, %s, t.id, %s, '', '', 0, 0, %s, '', NOW(), NOW() FROM ({sql}) AS t
+                SELECT %s, %s, t.pk, %s, '', '', 0, 0, %s, '', %s, %s FROM ({sql}) AS t WHERE TRUE
                 ON CONFLICT (campaign_id, contact_id) DO NOTHING""",  # noqa: S608 - names are ours
-            [campaign.pk, campaign.account_id, MemberState.QUEUED, due_at, *params],
+            # (WHERE TRUE: SQLite, the embedded database of `make run`, needs it to parse the upsert)
+            [campaign.pk, campaign.account_id, MemberState.QUEUED, due_at, due_at, due_at, *params],
         )
         return cursor.rowcount

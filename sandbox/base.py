@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,7 @@ class RecordedRequest:
     identity: str | None
     raw_body: bytes = b""
     status: int | None = None  # filled in once answered; None if the client gave up first
+    at: float = field(default_factory=time.time)  # arrival (the dialer's pacing is measured on it)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
