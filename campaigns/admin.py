@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import selectors
+from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignContact
 from prixagent.errors import ApplicationError
 
@@ -64,8 +64,6 @@ class CampaignAdmin(ReadOnlyAdmin):
         return format_html_join(", ", "{}: {}", rows)
 
     def _apply(self, request: HttpRequest, queryset: QuerySet[Campaign], verb: str) -> None:
-        from campaigns import services  # the dialer's module graph; loaded when an operator acts
-
         action = {"pause": services.campaign_pause, "cancel": services.campaign_cancel}[verb]
         done, refused = 0, []
         for campaign in queryset.select_related("account", "agent"):

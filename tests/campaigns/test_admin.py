@@ -61,7 +61,9 @@ def test_pause_and_cancel_actions_call_the_services(operator: Client, campaign: 
         follow=True,
     )
     html = response.content.decode()
-    assert "Pause: 1 campaign(s)." in html and "Still a draft: A draft campaign cannot be paused." in html  # the draft is refused, and said so
+    assert (
+        "Pause: 1 campaign(s)." in html and "Still a draft: A draft campaign cannot be paused." in html
+    )  # the draft is refused, and said so
     campaign.refresh_from_db()
     assert campaign.state == "paused" and "ops@prixagent.test" in campaign.state_message
     operator.post("/admin/campaigns/campaign/", {"action": "cancel", "_selected_action": [str(campaign.pk)]})

@@ -243,10 +243,16 @@ def test_stats_match_the_rows(bob_api: APIClient, campaign: Campaign, contacts: 
     make_member(campaign, ben, "no_answer", attempts=2)
     make_member(campaign, cleo, "queued", attempts=1)
     calls = [
-        make_call(campaign, campaign.account, 1, outcome="booked", duration_seconds=61, price="-0.0130", price_unit="USD"),
-        make_call(campaign, campaign.account, 2, outcome="no_answer", duration_seconds=0, price="-0.0050", price_unit="USD"),
+        make_call(
+            campaign, campaign.account, 1, outcome="booked", duration_seconds=61, price="-0.0130", price_unit="USD"
+        ),
+        make_call(
+            campaign, campaign.account, 2, outcome="no_answer", duration_seconds=0, price="-0.0050", price_unit="USD"
+        ),
         make_call(campaign, campaign.account, 3, outcome="no_answer", status="no-answer"),
-        make_call(campaign, campaign.account, 4, outcome="answered", duration_seconds=120, price="-0.0200", price_unit="usd"),
+        make_call(
+            campaign, campaign.account, 4, outcome="answered", duration_seconds=120, price="-0.0200", price_unit="usd"
+        ),
         make_call(campaign, campaign.account, 5, outcome="not_placed", status="not_placed"),
     ]
     make_call(None, campaign.account, 6, outcome="booked", duration_seconds=600)  # not the campaign's
@@ -254,7 +260,9 @@ def test_stats_match_the_rows(bob_api: APIClient, campaign: Campaign, contacts: 
     from billing.usage import billable_minutes
 
     assert stats["contacts"] == 3 and stats["done"] == 2
-    assert stats["by_state"]["answered"] == 1 and stats["by_state"]["no_answer"] == 1 and stats["by_state"]["queued"] == 1
+    assert (
+        stats["by_state"]["answered"] == 1 and stats["by_state"]["no_answer"] == 1 and stats["by_state"]["queued"] == 1
+    )
     assert stats["by_outcome"] == {"booked": 1}
     assert stats["attempts"] == 4
     assert stats["calls"] == len(calls)
@@ -273,7 +281,9 @@ def test_contacts_are_paginated_and_filtered_by_state(
 
     people = [make_contact(alice_account, f"+1415555{2000 + i}") for i in range(5)]
     for index, person in enumerate(people):
-        make_member(campaign, person, "queued" if index % 2 else "skipped", skip_reason="" if index % 2 else "do_not_call")
+        make_member(
+            campaign, person, "queued" if index % 2 else "skipped", skip_reason="" if index % 2 else "do_not_call"
+        )
     page = bob_api.get(f"{URL}{campaign.pk}/contacts/", {"limit": 2})
     assert page.status_code == 200
     data = page.json()
@@ -285,6 +295,15 @@ def test_contacts_are_paginated_and_filtered_by_state(
 
 def test_the_schema_documents_the_campaign_endpoints(api: APIClient, db: None) -> None:
     paths = api.get("/api/v1/schema/?format=json").json()["paths"]
-    for path in ("", "{id}/", "{id}/start/", "{id}/pause/", "{id}/resume/", "{id}/cancel/", "{id}/preview/",
-                 "{id}/stats/", "{id}/contacts/"):
+    for path in (
+        "",
+        "{id}/",
+        "{id}/start/",
+        "{id}/pause/",
+        "{id}/resume/",
+        "{id}/cancel/",
+        "{id}/preview/",
+        "{id}/stats/",
+        "{id}/contacts/",
+    ):
         assert f"/api/v1/campaigns/{path}" in paths, path

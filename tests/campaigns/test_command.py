@@ -37,7 +37,9 @@ def busy(campaign: Campaign, contacts: list[Contact], alice_account: Account) ->
 
 
 def test_it_lists_active_campaigns_with_pace_and_backlog(busy: Campaign, charlie_campaign: Campaign) -> None:
-    Campaign.objects.filter(pk=charlie_campaign.pk).update(state="paused", state_message="Twilio refused the credentials.")
+    Campaign.objects.filter(pk=charlie_campaign.pk).update(
+        state="paused", state_message="Twilio refused the credentials."
+    )
     out = run()
     lines = out.splitlines()
     assert lines[0].split() == ["ACCOUNT", "CAMPAIGN", "STATE", "CPS", "CONC", "DUE", "LATER", "DIALING", "DONE"]

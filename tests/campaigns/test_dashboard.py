@@ -82,7 +82,10 @@ def test_the_form_shows_the_services_messages(alice: User, sofia: Any) -> None:
 
 def test_a_saved_contacts_filter_comes_from_the_contacts_list(alice: User, sofia: Any) -> None:
     page = web(alice).get(f"{BASE}new/?filter=tag%3Dvip%26time_zone%3DEurope%2FMadrid").content.decode()
-    assert 'value="tag=vip&amp;time_zone=Europe/Madrid"' in page and 'value="filter" required id="id_target_2" checked' in page
+    assert (
+        'value="tag=vip&amp;time_zone=Europe/Madrid"' in page
+        and 'value="filter" required id="id_target_2" checked' in page
+    )
     web(alice).post(f"{BASE}new/", form_data(sofia, target="filter", target_filter="tag=vip&time_zone=Europe/Madrid"))
     campaign = Campaign.objects.get()
     assert campaign.target == "filter" and campaign.target_filter["time_zone"] == "Europe/Madrid"
