@@ -81,6 +81,8 @@ def test_the_form_shows_the_services_messages(alice: User, sofia: Any) -> None:
 
 
 def test_a_saved_contacts_filter_comes_from_the_contacts_list(alice: User, sofia: Any) -> None:
+    contacts_page = web(alice).get("/app/contacts/?tag=vip").content.decode()
+    assert 'href="/app/campaigns/new/?filter=tag%3Dvip"' in contacts_page
     page = web(alice).get(f"{BASE}new/?filter=tag%3Dvip%26time_zone%3DEurope%2FMadrid").content.decode()
     assert (
         'value="tag=vip&amp;time_zone=Europe/Madrid"' in page
