@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils.translation import gettext as _
 
 from billing.usage import minutes_check
@@ -49,11 +49,12 @@ from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
-BATCH_SECONDS = 2  # a dispatch claims about this many seconds of its campaign's pace
+BLOCK_MAX = 10  # claims per dispatch at most: small blocks interleave tenants in the queue
 SCAN_EXTRA = 200  # due rows looked at beyond the claim (those out of their window are moved on)
 CAMPAIGNS_PER_TICK = 2000
 REFRESH_EVERY = timedelta(seconds=60)  # contacts newly matching a running campaign join it
 PLAN_RETRY = timedelta(seconds=15)  # the plan's concurrent calls are all in use
+SEND_WAIT_LIMIT = 3.0  # seconds a dial may wait at the send-time check before giving its turn back
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # Refusals that stop the whole campaign until someone fixes the cause.
 PAUSING_REFUSALS = {
@@ -119,7 +120,7 @@ def fair_order(due: list[tuple[Any, Any]]) -> list[Any]:
 def campaign_dispatch(campaign_id: Any) -> list[tuple[int, int]]:
     """Claim the campaign's due contacts that may be called now, within its caps. Returns the
     claims (member id, dial) after they are committed, and sends a dial task for each."""
-    from campaigns.tasks import campaign_dial_task
+    from campaigns.tasks import campaign_dial_task, campaign_dispatch_task
 
     now = clock.now()
     with transaction.atomic():
@@ -143,20 +144,33 @@ def campaign_dispatch(campaign_id: Any) -> list[tuple[int, int]]:
         campaign.save(update_fields=["next_due_at", "members_refreshed_at", "updated_at"])
     for member_id, dial in claimed:
         campaign_dial_task.delay(member_id, dial)
+    if len(claimed) == block_size(campaign) and not settings.CELERY_TASK_ALWAYS_EAGER:
+        # A full block and a fast pace: the next block after one block's worth of time, not at
+        # the next tick (in-process, the tick is the only loop).
+        campaign_dispatch_task.apply_async(
+            (str(campaign.pk),), countdown=len(claimed) / float(campaign.calls_per_second)
+        )
     return claimed
 
 
 def _claim(campaign: Campaign, now: datetime) -> list[tuple[int, int]]:
-    dialing = CampaignContact.objects.filter(campaign=campaign, state=MemberState.DIALING).count()
-    want = min(campaign.max_concurrent - dialing, max(1, math.ceil(float(campaign.calls_per_second) * BATCH_SECONDS)))
+    """At most one block: the concurrent-calls room, less the claims not placed yet (so claims
+    never race ahead of what the workers actually dial, and no tenant fills the queue)."""
+    counts = CampaignContact.objects.filter(campaign=campaign, state=MemberState.DIALING).aggregate(
+        dialing=Count("pk"), unplaced=Count("pk", filter=Q(last_call__isnull=True))
+    )
+    want = min(campaign.max_concurrent - counts["dialing"], block_size(campaign) - counts["unplaced"])
     if want <= 0:
         return []
-    rows = list(
-        CampaignContact.objects.select_for_update(skip_locked=True, of=("self",))
+    due = list(
+        CampaignContact.objects.select_for_update(skip_locked=True)
         .filter(campaign=campaign, state=MemberState.QUEUED, due_at__lte=now)
         .order_by("due_at", "pk")
-        .values_list("pk", "contact__time_zone")[: want + SCAN_EXTRA]
+        .values_list("pk", "contact_id")[: want + SCAN_EXTRA]
     )
+    # Time zones by primary key (a join would let the planner scan the account's contacts).
+    zones = dict(Contact.objects.filter(pk__in=[c for _m, c in due]).values_list("pk", "time_zone"))
+    rows = [(member_id, zones.get(contact_id, "UTC")) for member_id, contact_id in due]
     ready: list[int] = []
     later: dict[datetime, list[int]] = {}
     never: list[int] = []
@@ -188,6 +202,11 @@ def _claim(campaign: Campaign, now: datetime) -> list[tuple[int, int]]:
             [MemberState.DIALING, now, now, *ready],
         )
         return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def block_size(campaign: Campaign) -> int:
+    """One second of the campaign's pace, at most BLOCK_MAX."""
+    return max(1, min(BLOCK_MAX, math.ceil(float(campaign.calls_per_second))))
 
 
 def _end_of_schedule(campaign: Campaign, now: datetime) -> None:
@@ -239,6 +258,23 @@ def _still_running(campaign_id: Any) -> bool:
     return bool(row) and row[0] == Campaign.State.RUNNING
 
 
+def _admit(campaign: Campaign, ticket: str) -> bool:
+    """The last check before the request leaves for Twilio: the campaign still runs, and the
+    tenant's calls *sent* in the last second are under its cap. The early admission in
+    `campaign_dial` spaces the dials; this one makes the cap exact at the moment of sending, even
+    when a busy worker took longer than usual between the two (it waits a few milliseconds)."""
+    if not _still_running(campaign.pk):
+        return False
+    deadline = time.monotonic() + SEND_WAIT_LIMIT
+    while wait := pacing.admit_send(
+        account_id=campaign.account_id, calls_per_second=campaign.calls_per_second, ticket=ticket
+    ):
+        if time.monotonic() + wait / 1000 > deadline:
+            return False  # not placed (`not_admitted`): queued again without using an attempt
+        time.sleep(wait / 1000)
+    return True
+
+
 def _pause(campaign: Campaign, reason: str, message: str) -> None:
     from campaigns.services import campaign_pause
 
@@ -257,8 +293,6 @@ def campaign_dial(member_id: int, dial: int, *, eager_wait: bool = False) -> str
     )
     if member is None or member.state != MemberState.DIALING or member.dials != dial:
         return "stale"  # already dialed and ended, released, or a later attempt
-    if Call.objects.filter(account_id=member.account_id, attempt_key=member.attempt_key(dial)).exists():
-        return "placed"  # a second delivery of this task: the call exists (its end moves the contact)
     campaign, contact = member.campaign, member.contact
     account = campaign.account
     if campaign.state != Campaign.State.RUNNING:
@@ -285,12 +319,6 @@ def campaign_dial(member_id: int, dial: int, *, eager_wait: bool = False) -> str
         )
         outcomes.member_release(member_id, dial, due=clock.now())
         return "integration failing"
-    try:
-        minutes_check(account=account)
-    except ApplicationError as exc:
-        _pause(campaign, "plan_limit", exc.message)
-        outcomes.member_release(member_id, dial, due=clock.now())
-        return "plan minutes"
     while wait := pacing.admit(
         account_id=account.pk, calls_per_second=campaign.calls_per_second, ticket=f"{member_id}:{dial}"
     ):
@@ -315,7 +343,7 @@ def _place(member: CampaignContact, dial: int) -> str:
             from_number=numbers[member.pk % len(numbers)] if numbers else None,
             source=Call.Source.CAMPAIGN,
             campaign_ref=str(campaign.pk),
-            admit=lambda: _still_running(campaign.pk),
+            admit=lambda: _admit(campaign, f"{member.pk}:{dial}"),
         )
     except TwilioBusy:
         waited = pacing.backoff(account_id=account.pk)

@@ -25,6 +25,7 @@ import redis
 from django.conf import settings
 
 GUARD_MS = 50
+SEND_GUARD_MS = 10
 RECENT = 20  # results kept per campaign for the failure-spike rule
 PREFIX = "prix:pace"
 
@@ -62,12 +63,12 @@ return redis.call('LRANGE', KEYS[1], 0, -1)
 """
 
 
-def rate(calls_per_second: Decimal | float) -> tuple[int, int]:
+def rate(calls_per_second: Decimal | float, guard: int = GUARD_MS) -> tuple[int, int]:
     """(calls, window in ms): 3 per second is (3, 1000+guard); 0.5 per second is (1, 2000+guard)."""
     cps = float(calls_per_second)
     if cps >= 1:
-        return math.floor(cps), 1000 + GUARD_MS
-    return 1, math.ceil(1000 / max(cps, 0.01)) + GUARD_MS
+        return math.floor(cps), 1000 + guard
+    return 1, math.ceil(1000 / max(cps, 0.01)) + guard
 
 
 class _RedisPace:
@@ -80,6 +81,11 @@ class _RedisPace:
     def admit(self, account_id: Any, cps: Decimal | float, ticket: str) -> int:
         calls, window = rate(cps)
         keys = [f"{PREFIX}:{account_id}:calls", f"{PREFIX}:{account_id}:blocked"]
+        return int(self.admit_script(keys=keys, args=[calls, window, ticket]))
+
+    def admit_send(self, account_id: Any, cps: Decimal | float, ticket: str) -> int:
+        calls, window = rate(cps, guard=SEND_GUARD_MS)
+        keys = [f"{PREFIX}:{account_id}:sent", f"{PREFIX}:{account_id}:never-blocked"]
         return int(self.admit_script(keys=keys, args=[calls, window, ticket]))
 
     def backoff(self, account_id: Any, base_ms: int, max_ms: int) -> int:
@@ -103,6 +109,7 @@ class _LocalPace:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: dict[Any, deque[float]] = {}
+        self.sent: dict[Any, deque[float]] = {}
         self.blocked: dict[Any, float] = {}
         self.strikes: dict[Any, tuple[int, float]] = {}
         self.recent: dict[Any, deque[str]] = {}
@@ -115,6 +122,18 @@ class _LocalPace:
             if blocked > now:
                 return math.ceil(blocked - now)
             log = self.calls.setdefault(account_id, deque())
+            while log and log[0] <= now - window:
+                log.popleft()
+            if len(log) < calls:
+                log.append(now)
+                return 0
+            return max(1, math.ceil(log[0] + window - now))
+
+    def admit_send(self, account_id: Any, cps: Decimal | float, ticket: str) -> int:
+        calls, window = rate(cps, guard=SEND_GUARD_MS)
+        now = time.monotonic() * 1000
+        with self.lock:
+            log = self.sent.setdefault(account_id, deque())
             while log and log[0] <= now - window:
                 log.popleft()
             if len(log) < calls:
@@ -163,6 +182,12 @@ def _backend() -> _RedisPace | _LocalPace:
 def admit(*, account_id: Any, calls_per_second: Decimal | float, ticket: str) -> int:
     """0: dial now (counted). Else the milliseconds to wait before asking again."""
     return _backend().admit(account_id, calls_per_second, ticket)
+
+
+def admit_send(*, account_id: Any, calls_per_second: Decimal | float, ticket: str) -> int:
+    """Like `admit`, for the moment a request is sent (its own window, a 10 ms guard): 0 to send
+    now, else the milliseconds to wait."""
+    return _backend().admit_send(account_id, calls_per_second, ticket)
 
 
 def backoff(*, account_id: Any, base_ms: int = 2000, max_ms: int = 60_000) -> int:

@@ -301,12 +301,12 @@ def campaign_create(*, account: Account, data: Mapping[str, Any], created_by: Us
 
 
 def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
-    if campaign.is_over:
-        raise ApplicationError(_("This campaign is over; it cannot change."), code="invalid_state", status_code=409)
-    clean = _clean(campaign.account, data, campaign)
-    tags = clean.pop("target_tags", None)
     with transaction.atomic():
-        locked = _locked(campaign)
+        locked = _locked(campaign)  # validated against the state it has now, not the caller's copy
+        if locked.is_over:
+            raise ApplicationError(_("This campaign is over; it cannot change."), code="invalid_state", status_code=409)
+        clean = _clean(locked.account, data, locked)
+        tags = clean.pop("target_tags", None)
         for name, value in clean.items():
             setattr(locked, name, value)
         if tags is not None:
@@ -333,9 +333,12 @@ def _schedule_changed(campaign: Campaign) -> None:
 
 
 def campaign_delete(*, campaign: Campaign) -> None:
-    if campaign.is_active:
-        raise ApplicationError(_("Cancel the campaign before deleting it."), code="invalid_state", status_code=409)
-    campaign.delete()
+    """Drafts and finished campaigns only (their calls stay, with the campaign's reference)."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        if locked.is_active:
+            raise ApplicationError(_("Cancel the campaign before deleting it."), code="invalid_state", status_code=409)
+        locked.delete()
 
 
 # --- steering --------------------------------------------------------------------------------------

@@ -31,6 +31,21 @@ CONTACTS = [
 ]
 
 
+# The demo campaign's contacts, in four time zones, and what the sandbox does when each is called.
+CAMPAIGN_NAME = "Spring check-ups"
+CAMPAIGN_TAG = "spring-check-ups"
+CAMPAIGN_CONTACTS = [
+    ("Diego", "+14155550111", "America/Los_Angeles", "answered"),
+    ("Emma", "+12125550112", "America/New_York", "no-answer"),
+    ("Farid", "+13125550113", "America/Chicago", "answered"),
+    ("Greta", "+12125550114", "America/New_York", "busy"),
+    ("Hugo", "+34915550115", "Europe/Madrid", "voicemail"),
+    ("Inés", "+34915550116", "Europe/Madrid", "answered"),
+    ("Jon", "+14155550117", "America/Los_Angeles", "failed"),
+    ("Kira", "+13125550118", "America/Chicago", "answered"),
+]
+
+
 @dataclass
 class DemoTenant:
     account: Account
@@ -77,6 +92,41 @@ def _agent(account: Account) -> Agent:
     return sync.agent_sync(agent=agent)
 
 
+def _campaign(account: Account, agent: Agent) -> None:
+    """A draft campaign over eight tagged contacts, ready to preview and start (calling all day,
+    every day, so the demo works at any hour)."""
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_create
+    from contacts.services import tags_resolve
+
+    [tag] = tags_resolve(account=account, names=[CAMPAIGN_TAG])
+    for first_name, phone, zone, _outcome in CAMPAIGN_CONTACTS:
+        contact, _created = Contact.objects.get_or_create(
+            account=account,
+            phone=phone,
+            defaults={"first_name": first_name, "time_zone": zone, "source": Contact.Source.MANUAL},
+        )
+        contact.tags.add(tag)
+    if Campaign.objects.filter(account=account, name=CAMPAIGN_NAME, state=Campaign.State.DRAFT).exists():
+        return
+    campaign_create(
+        account=account,
+        data={
+            "name": CAMPAIGN_NAME,
+            "agent": str(agent.pk),
+            "target": "tags",
+            "target_tags": [tag.pk],
+            "weekdays": [0, 1, 2, 3, 4, 5, 6],
+            "window_start": "00:00",
+            "window_end": "23:59",
+            "calls_per_second": "1",
+            "max_concurrent": 2,
+            "max_attempts": 2,
+            "retry_delays": {"no_answer": 2, "busy": 1, "voicemail": None, "failed": None},
+        },
+    )
+
+
 def demo_tenant_load(*, record_calls: bool = True) -> DemoTenant:
     """Create (or refresh) the demo tenant against the running sandbox and print-ready details."""
     password = secrets.token_urlsafe(12)
@@ -95,6 +145,7 @@ def demo_tenant_load(*, record_calls: bool = True) -> DemoTenant:
             defaults={**fields, "email": "", "time_zone": "America/New_York", "source": Contact.Source.MANUAL},
         )
     agent = _agent(account)
+    _campaign(account, agent)
     AgentInboundNumber.objects.filter(account=account, phone_number=INBOUND_NUMBER).delete()
     AgentInboundNumber.objects.create(account=account, agent=agent, phone_number=INBOUND_NUMBER)
     return DemoTenant(account=account, owner=owner, password=password, agent=agent)
@@ -104,3 +155,8 @@ def script_demo_calls(sandbox: Any, *, pace: float = 1.0) -> None:
     """Every call the demo places is answered and books (at a pace a person can follow)."""
     conversation = {"scenario": "book", "delay": pace}
     sandbox.twilio.script_calls(default=True, outcome="answered", conversation=conversation, delay=pace, duration=47)
+    for _name, phone, _zone, outcome in CAMPAIGN_CONTACTS:
+        if outcome == "voicemail":
+            sandbox.twilio.script_calls(to=phone, outcome="voicemail", answered_by="machine_end_beep", delay=pace)
+        elif outcome != "answered":
+            sandbox.twilio.script_calls(to=phone, outcome=outcome, delay=pace)

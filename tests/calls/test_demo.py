@@ -10,7 +10,10 @@ from django.core.management import call_command
 
 from accounts.models import Account
 from agents.models import Agent, AgentInboundNumber
+from campaigns.models import Campaign
+from campaigns.preview import campaign_preview
 from contacts.models import Contact
+from sandbox.demo_tenant import CAMPAIGN_CONTACTS
 
 
 def run_demo(settings: Any) -> str:
@@ -34,5 +37,10 @@ def test_the_demo_loads_a_ready_tenant_and_can_be_run_again(db: None, settings: 
     [agent] = Agent.objects.all()
     assert agent.is_ready_for_calls and agent.sync_status == "synced"
     assert AgentInboundNumber.objects.get().agent == agent
-    assert Contact.objects.filter(account=account).count() == 3
+    assert Contact.objects.filter(account=account).count() == 3 + len(CAMPAIGN_CONTACTS)
+    # A draft campaign over its tagged contacts, callable at any hour, ready to preview and start.
+    [campaign] = Campaign.objects.filter(account=account)
+    assert (campaign.state, campaign.agent) == ("draft", agent)
+    preview = campaign_preview(campaign=campaign)
+    assert preview["total"] == preview["callable_now"] == len(CAMPAIGN_CONTACTS)
     assert f"http://localhost:{settings.PORTS['landing']}/app/" in second

@@ -45,3 +45,22 @@ def test_a_celery_worker_stops_with_one_readable_line() -> None:
     assert result.returncode == 2
     assert lines == [lines[0]]
     assert lines[0].startswith("PrixAgent configuration error: ENCRYPTION_KEY:")
+
+
+def test_a_celery_worker_keeps_the_secret_scrubbing_filter() -> None:
+    """Celery sets up its logging when a worker starts; it must not replace ours (the root
+    logger's handlers and their scrubbing filter), or a provider error would log a credential."""
+    secret = "sk_live_" + "7" * 32
+    env = {**os.environ, "NODE_ENV": "test", "LOG_LEVEL": "info"}
+    script = (
+        "import logging\n"
+        "from prixagent.worker import app\n"
+        "app.log.setup(loglevel='INFO')\n"  # what `celery worker` does at start-up
+        f"logging.getLogger('campaigns.dialer').warning('provider echoed api_key=%s', '{secret}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "provider echoed api_key=[redacted]" in result.stderr
+    assert secret not in result.stderr
