@@ -205,3 +205,14 @@ def test_the_overview_shows_today_the_month_and_the_chart(
     assert 'data-series="booked" data-count="1"' in html
     assert html.count('class="calls-chart__day"') == 14
     assert web(bob).get("/app/overview/?days=30").content.decode().count('class="calls-chart__day"') == 30
+
+
+def test_the_pages_speak_spanish(alice: User, campaign: Campaign, contacts: list[Contact], settings: Any) -> None:
+    client = web(alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    listing = client.get(BASE).content.decode()
+    assert "Nueva campaña" in listing and "Borrador" in listing and ">Resumen</a>" in listing
+    detail = client.get(f"{BASE}{campaign.pk}/").content.decode()
+    assert "Antes de empezar" in detail and "3 de 3 contactos se pueden llamar ahora." in detail
+    assert "Llamadas por día, últimos 14 días" in client.get("/app/overview/").content.decode()
+    assert "Quién llama a quién" in client.get(f"{BASE}new/").content.decode()
