@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Account, User
 from billing.models import UsageRecord
@@ -210,9 +210,15 @@ def test_the_overview_shows_today_the_month_and_the_chart(
 def test_the_pages_speak_spanish(alice: User, campaign: Campaign, contacts: list[Contact], settings: Any) -> None:
     client = web(alice)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
-    listing = client.get(BASE).content.decode()
+    # The requests leave Spanish active in this thread; `override` puts back what was active, so
+    # the tests that run next (services writing English messages) are not answered in Spanish.
+    with translation.override(settings.LANGUAGE_CODE):
+        listing = client.get(BASE).content.decode()
+        detail = client.get(f"{BASE}{campaign.pk}/").content.decode()
+        overview = client.get("/app/overview/").content.decode()
+        form = client.get(f"{BASE}new/").content.decode()
     assert "Nueva campaña" in listing and "Borrador" in listing and ">Resumen</a>" in listing
-    detail = client.get(f"{BASE}{campaign.pk}/").content.decode()
     assert "Antes de empezar" in detail and "3 de 3 contactos se pueden llamar ahora." in detail
-    assert "Llamadas por día, últimos 14 días" in client.get("/app/overview/").content.decode()
-    assert "Quién llama a quién" in client.get(f"{BASE}new/").content.decode()
+    assert "Llamadas por día, últimos 14 días" in overview
+    assert "Quién llama a quién" in form
+    assert translation.get_language() == settings.LANGUAGE_CODE
