@@ -50,7 +50,9 @@ from prixagent.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 BLOCK_MAX = 10  # claims per dispatch at most: small blocks interleave tenants in the queue
-SCAN_EXTRA = 200  # due rows looked at beyond the claim (those out of their window are moved on)
+# Due rows looked at beyond the claim: retries that fell outside their window are moved on a few
+# at a time (start, resume and edits already place whole time zones at their next opening).
+SCAN_EXTRA = 20
 CAMPAIGNS_PER_TICK = 2000
 REFRESH_EVERY = timedelta(seconds=60)  # contacts newly matching a running campaign join it
 PLAN_RETRY = timedelta(seconds=15)  # the plan's concurrent calls are all in use
@@ -142,8 +144,9 @@ def campaign_dispatch(campaign_id: Any) -> list[tuple[int, int]]:
             m=Min("due_at")
         )["m"]
         campaign.save(update_fields=["next_due_at", "members_refreshed_at", "updated_at"])
-    for member_id, dial in claimed:
-        campaign_dial_task.delay(member_id, dial)
+    for turn, (member_id, dial) in enumerate(claimed):
+        # The n-th dial of this block at priority n: tenants interleave in the queue.
+        campaign_dial_task.apply_async((member_id, dial), priority=min(turn, 9))
     if len(claimed) == block_size(campaign) and not settings.CELERY_TASK_ALWAYS_EAGER:
         # A full block and a fast pace: the next block after one block's worth of time, not at
         # the next tick (in-process, the tick is the only loop).
