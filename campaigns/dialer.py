@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils.translation import gettext as _
 
 from billing.usage import minutes_check
@@ -197,14 +197,12 @@ def _claim(campaign: Campaign, now: datetime) -> list[tuple[int, int]]:
         CampaignContact.objects.filter(pk__in=ids).update(due_at=when)
     if not ready:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {CampaignContact._meta.db_table}
-                SET state = %s, dials = dials + 1, attempts = attempts + 1, claimed_at = %s, updated_at = %s
-                WHERE id IN ({", ".join(["%s"] * len(ready))}) RETURNING id, dials""",  # noqa: S608
-            [MemberState.DIALING, now, now, *ready],
-        )
-        return [(row[0], row[1]) for row in cursor.fetchall()]
+    claimed = CampaignContact.objects.filter(pk__in=ready, state=MemberState.QUEUED)
+    claimed.update(
+        state=MemberState.DIALING, dials=F("dials") + 1, attempts=F("attempts") + 1, claimed_at=now, updated_at=now
+    )
+    # The rows are locked by this transaction: nobody changed them between the two statements.
+    return list(CampaignContact.objects.filter(pk__in=ready, state=MemberState.DIALING).values_list("pk", "dials"))
 
 
 def block_size(campaign: Campaign) -> int:
@@ -256,7 +254,10 @@ def _still_running(campaign_id: Any) -> bool:
     table = Campaign._meta.db_table
     lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT state FROM {table} WHERE id = %s{lock}", [campaign_id])  # noqa: S608
+        cursor.execute(
+            f"SELECT state FROM {table} WHERE id = %s{lock}",  # noqa: S608 - the table name is ours
+            [Campaign._meta.pk.get_db_prep_value(campaign_id, connection)],
+        )
         row = cursor.fetchone()
     return bool(row) and row[0] == Campaign.State.RUNNING
 
