@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils.translation import gettext as _
 
 from billing.usage import minutes_check
@@ -50,7 +50,9 @@ from prixagent.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 BLOCK_MAX = 10  # claims per dispatch at most: small blocks interleave tenants in the queue
-SCAN_EXTRA = 200  # due rows looked at beyond the claim (those out of their window are moved on)
+# Due rows looked at beyond the claim: retries that fell outside their window are moved on a few
+# at a time (start, resume and edits already place whole time zones at their next opening).
+SCAN_EXTRA = 20
 CAMPAIGNS_PER_TICK = 2000
 REFRESH_EVERY = timedelta(seconds=60)  # contacts newly matching a running campaign join it
 PLAN_RETRY = timedelta(seconds=15)  # the plan's concurrent calls are all in use
@@ -142,8 +144,9 @@ def campaign_dispatch(campaign_id: Any) -> list[tuple[int, int]]:
             m=Min("due_at")
         )["m"]
         campaign.save(update_fields=["next_due_at", "members_refreshed_at", "updated_at"])
-    for member_id, dial in claimed:
-        campaign_dial_task.delay(member_id, dial)
+    for turn, (member_id, dial) in enumerate(claimed):
+        # The n-th dial of this block at priority n: tenants interleave in the queue.
+        campaign_dial_task.apply_async((member_id, dial), priority=min(turn, 9))
     if len(claimed) == block_size(campaign) and not settings.CELERY_TASK_ALWAYS_EAGER:
         # A full block and a fast pace: the next block after one block's worth of time, not at
         # the next tick (in-process, the tick is the only loop).
@@ -194,14 +197,12 @@ def _claim(campaign: Campaign, now: datetime) -> list[tuple[int, int]]:
         CampaignContact.objects.filter(pk__in=ids).update(due_at=when)
     if not ready:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {CampaignContact._meta.db_table}
-                SET state = %s, dials = dials + 1, attempts = attempts + 1, claimed_at = %s, updated_at = %s
-                WHERE id IN ({", ".join(["%s"] * len(ready))}) RETURNING id, dials""",  # noqa: S608
-            [MemberState.DIALING, now, now, *ready],
-        )
-        return [(row[0], row[1]) for row in cursor.fetchall()]
+    claimed = CampaignContact.objects.filter(pk__in=ready, state=MemberState.QUEUED)
+    claimed.update(
+        state=MemberState.DIALING, dials=F("dials") + 1, attempts=F("attempts") + 1, claimed_at=now, updated_at=now
+    )
+    # The rows are locked by this transaction: nobody changed them between the two statements.
+    return list(CampaignContact.objects.filter(pk__in=ready, state=MemberState.DIALING).values_list("pk", "dials"))
 
 
 def block_size(campaign: Campaign) -> int:
@@ -253,7 +254,10 @@ def _still_running(campaign_id: Any) -> bool:
     table = Campaign._meta.db_table
     lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT state FROM {table} WHERE id = %s{lock}", [campaign_id])  # noqa: S608
+        cursor.execute(
+            f"SELECT state FROM {table} WHERE id = %s{lock}",  # noqa: S608 - the table name is ours
+            [Campaign._meta.pk.get_db_prep_value(campaign_id, connection)],
+        )
         row = cursor.fetchone()
     return bool(row) and row[0] == Campaign.State.RUNNING
 

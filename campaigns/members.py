@@ -42,6 +42,12 @@ def members_add(*, campaign: Campaign, due_at: datetime) -> int:
                 SELECT %s, %s, t.pk, %s, '', '', 0, 0, %s, '', %s, %s FROM ({sql}) AS t WHERE TRUE
                 ON CONFLICT (campaign_id, contact_id) DO NOTHING""",  # noqa: S608 - names are ours
             # (WHERE TRUE: SQLite, the embedded database of `make run`, needs it to parse the upsert)
-            [campaign.pk, campaign.account_id, MemberState.QUEUED, due_at, due_at, due_at, *params],
+            [
+                Campaign._meta.pk.get_db_prep_value(campaign.pk, connection),
+                Campaign._meta.pk.get_db_prep_value(campaign.account_id, connection),  # both UUIDs
+                MemberState.QUEUED,
+                *[connection.ops.adapt_datetimefield_value(due_at)] * 3,
+                *params,
+            ],
         )
         return cursor.rowcount

@@ -96,8 +96,11 @@ def _claim(message_id: int | None) -> OutboxMessage | None:
             status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now
         )
         if message_id is not None:
-            due = due.filter(pk=message_id)
-        message = due.order_by("next_attempt_at").first()
+            # By primary key, unordered: ORDER BY next_attempt_at LIMIT 1 would lead the planner
+            # to walk the due index past every other pending message.
+            message = due.filter(pk=message_id).first()
+        else:
+            message = due.order_by("next_attempt_at").first()
         if message is None:
             return None
         message.attempts += 1

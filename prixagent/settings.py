@@ -170,6 +170,11 @@ CELERY_TASK_ACKS_LATE = True
 # logger setup, which would drop the scrubbing filter.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Ten priority levels on Redis (0 first): the dialer sends each campaign's n-th dial at level n,
+# so with busy workers every tenant's first call goes before anyone's second (fair share). One
+# message prefetched per worker process, so priorities hold and a slow dial holds nothing back.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"priority_steps": list(range(10)), "sep": ":", "queue_order_strategy": "priority"}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- Auth, passwords, sessions ------------------------------------------------------------
 PASSWORD_HASHERS = [
