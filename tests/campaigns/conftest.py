@@ -77,6 +77,34 @@ def creates(sandbox: Any) -> list[Any]:
     return [r for r in sandbox.requests("twilio") if r.method == "POST" and r.path.endswith("/Calls.json")]
 
 
+@pytest.fixture(autouse=True)
+def calls_played_out(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test, wait (bounded) for the sandbox's Twilio to finish playing the calls it was
+    scripted to play: a callback arriving while the database is reset for the next test would
+    write into the reset (and can deadlock it)."""
+    if "provider_sandbox" not in request.fixturenames:
+        yield
+        return
+    # Requested here so they are set up before, and torn down after, this fixture: the wait runs
+    # while the sandbox still knows its calls and before the database is reset.
+    sandbox = request.getfixturevalue("provider_sandbox")
+    yield
+    twilio = sandbox.twilio
+
+    def playing() -> list[str]:
+        with twilio.lock:
+            scripted = [
+                sid
+                for sid, call in twilio.calls.items()
+                if twilio.scripts.get(call.get("to"), twilio.default_script).get("outcome", "manual") != "manual"
+            ]
+            return [sid for sid in scripted if sid not in twilio.played]
+
+    deadline = time.monotonic() + 15
+    while playing() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def frozen_noon() -> Iterator[datetime]:
     with clock.frozen(WEDNESDAY_NOON_NY):
