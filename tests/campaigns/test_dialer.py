@@ -187,3 +187,37 @@ def test_twilio_refusing_credentials_pauses_the_campaign(
     campaign.refresh_from_db()
     assert campaign.state_reason == "twilio_failing"
     assert not CampaignContact.objects.filter(campaign=campaign, state="dialing").exists()
+
+
+def test_a_twilio_429_backs_off_that_tenant_only_and_costs_no_attempt(
+    provider_sandbox: Any, live_agent: Agent, connected: Account, charlie_account: Account
+) -> None:
+    from campaigns import pacing
+
+    provider_sandbox.twilio.script_calls(default=True, outcome="busy", delay=0)
+    make_contacts(connected, 3)
+    campaign = new_campaign(
+        connected,
+        live_agent,
+        calls_per_second=10,
+        max_concurrent=3,
+        max_attempts=1,
+        retry_delays={"busy": None},
+        **ALL_DAY,
+    )
+    provider_sandbox.inject_fault("twilio", r"/Calls\.json$", status=429, count=1)
+    services.campaign_start(campaign=campaign)
+    run_dialer(lambda: all_terminal(campaign), timeout=60)
+    members = members_of(campaign)
+    # The refused create used a key, not an attempt: everyone still got their one real call.
+    assert {(m.state, m.attempts) for m in members} == {("busy", 1)}
+    assert sorted(m.dials for m in members).count(2) == 1
+    requests = creates(provider_sandbox)
+    assert [r.status for r in requests].count(429) == 1 and [r.status for r in requests].count(201) == 3
+    # Nobody dialed for Alice for the backoff (2 s) after the 429.
+    refused = next(r for r in requests if r.status == 429)
+    assert all(r.at - refused.at >= 1.9 for r in requests if r.at > refused.at)
+    # The backoff is Alice's alone: another tenant is admitted at once.
+    pacing.backoff(account_id=connected.pk)
+    assert pacing.admit(account_id=connected.pk, calls_per_second=10, ticket="probe") > 0
+    assert pacing.admit(account_id=charlie_account.pk, calls_per_second=10, ticket="probe") == 0
