@@ -58,6 +58,12 @@ STATUS_RANK = {
     Status.NOT_PLACED: 5,
 }
 TERMINAL = frozenset(s for s, rank in STATUS_RANK.items() if rank == 5)
+
+# `error_code` of a `not_placed` call Twilio certainly never had: stopped before asking (its
+# campaign stopped: `NOT_ADMITTED`; the process died: `NOT_DIALED`), or recovery found nothing
+# at Twilio (`NOT_CREATED`). With Twilio's "busy" refusals these never rang anyone, so a dialer
+# may try again without counting an attempt.
+NOT_ADMITTED, NOT_DIALED, NOT_CREATED = "not_admitted", "not_dialed", "not_created"
 LIVE = frozenset(s for s, rank in STATUS_RANK.items() if rank < 5)
 TWILIO_STATUSES = frozenset(
     {

@@ -30,7 +30,7 @@ from django.utils import timezone
 from agents import sync
 from calls import lifecycle, voice
 from calls.errors import CallRefused
-from calls.models import Analysis, Call, Status
+from calls.models import NOT_CREATED, NOT_DIALED, Analysis, Call, Status
 from integrations.providers import elevenlabs, twilio
 from integrations.providers.base import ProviderError
 from prixagent.crypto import DecryptionError
@@ -99,7 +99,7 @@ def _credentials(call: Call) -> tuple[str, str]:
 def recover_one(call: Call) -> str:
     if call.dial_started_at is None:
         lifecycle.call_mark_not_placed(
-            call_id=call.pk, code="not_dialed", reason="the attempt stopped before Twilio was asked"
+            call_id=call.pk, code=NOT_DIALED, reason="the attempt stopped before Twilio was asked"
         )
         return "not_placed"
     try:
@@ -109,7 +109,7 @@ def recover_one(call: Call) -> str:
         return "deferred"
     if not matches:
         lifecycle.call_mark_not_placed(
-            call_id=call.pk, code="not_created", reason="Twilio has no such call: it was never placed"
+            call_id=call.pk, code=NOT_CREATED, reason="Twilio has no such call: it was never placed"
         )
         return "not_placed"
     lifecycle.call_apply_twilio(call_id=call.pk, params=_twilio_params(matches[0]))

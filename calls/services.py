@@ -10,8 +10,8 @@ The contract (the campaigns app's dialer relies on it):
 2. Before anything is written, the call is refused (`CallRefused`, nothing stored, Twilio not
    asked) when: the account is not active, no agent or an agent not pushed to ElevenLabs, the
    contact is another account's, the number is on the do-not-call list (or the contact is
-   flagged), Twilio is not connected or is failing, there is no caller number of the account's
-   own, or the plan's minutes / concurrent calls are used up.
+   flagged), Twilio is not connected or is failing, ElevenLabs is failing, there is no caller
+   number of the account's own, or the plan's minutes / concurrent calls are used up.
 3. The attempt is committed (status `pending`) **before** Twilio is asked, and the moment Twilio
    is asked is committed too (`dial_started_at`). If the process dies after that, recovery
    (`calls.recovery`) looks the call up at Twilio before anything dials that attempt again.
@@ -38,7 +38,7 @@ from agents.selectors import twilio_voice_numbers
 from billing.usage import limit_check, minutes_check
 from calls import lifecycle, links
 from calls.errors import CallError, CallNotPlaced, CallRefused, TwilioBusy
-from calls.models import LIVE, Call, CallSettings, Status
+from calls.models import LIVE, NOT_ADMITTED, Call, CallSettings, Status
 from contacts.models import Contact
 from contacts.services import dnc_contains, phone_for_account
 from integrations.models import IntegrationStatus
@@ -127,14 +127,26 @@ def twilio_credentials(account: Account) -> tuple[str, str]:
     return sid, token
 
 
-def _check_twilio_healthy(account: Account) -> None:
-    status = IntegrationStatus.objects.filter(account=account, provider="twilio", failing=True).first()
-    if status is not None:
+def _check_providers_healthy(account: Account) -> None:
+    """Twilio places the call and ElevenLabs answers it: either marked failing refuses the call."""
+    status = (
+        IntegrationStatus.objects.filter(account=account, provider__in=("twilio", "elevenlabs"), failing=True)
+        .order_by("provider")  # Twilio first: without it nothing rings at all
+        .last()
+    )
+    if status is None:
+        return
+    if status.provider == "twilio":
         raise _refused(
             "twilio_failing",
             _("Twilio refused your credentials (%(reason)s). Fix them on the Integrations page.")
             % {"reason": status.last_error or _("no reason given")},
         )
+    raise _refused(
+        "elevenlabs_failing",
+        _("ElevenLabs is failing for your account (%(reason)s). Fix it on the Integrations page.")
+        % {"reason": status.last_error or _("no reason given")},
+    )
 
 
 def _check_agent(account: Account, agent: Agent | None) -> Agent:
@@ -234,7 +246,7 @@ def _write_attempt(*, account: Account, agent: Agent | None, **fields: Any) -> C
         raise _refused("account_inactive", _("This account is not active; calls are paused."), status_code=403)
     agent = _check_agent(account, agent)
     twilio_credentials(account)
-    _check_twilio_healthy(account)
+    _check_providers_healthy(account)
     to = _to_number(account, fields["contact"], fields.pop("to_number"))
     _check_reachable(account, fields["contact"], to)
     caller = _from_number(account, agent, fields.pop("from_number"))
@@ -291,7 +303,7 @@ def _dial(call: Call, admit: Callable[[], bool] | None = None) -> Call:
         ).update(dial_started_at=timezone.now())
     if not admitted:
         return lifecycle.call_mark_not_placed(
-            call_id=call.pk, code="not_admitted", reason="Stopped before dialing (its campaign is not running)."
+            call_id=call.pk, code=NOT_ADMITTED, reason="Stopped before dialing (its campaign is not running)."
         )
     if not marked:
         return Call.objects.get(pk=call.pk)

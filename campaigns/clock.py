@@ -30,9 +30,3 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
     finally:
         _frozen = previous
-
-
-def set_to(at: datetime | None) -> None:
-    """Move the frozen clock (None: back to real time)."""
-    global _frozen
-    _frozen = at

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -44,7 +43,7 @@ from calls.services import call_place
 from campaigns import clock, members, outcomes, pacing, windows
 from campaigns.models import Campaign, CampaignContact, MemberState, SkipReason
 from contacts.models import Contact
-from integrations.models import IntegrationStatus
+from contacts.phones import E164
 from prixagent.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -57,12 +56,12 @@ CAMPAIGNS_PER_TICK = 2000
 REFRESH_EVERY = timedelta(seconds=60)  # contacts newly matching a running campaign join it
 PLAN_RETRY = timedelta(seconds=15)  # the plan's concurrent calls are all in use
 SEND_WAIT_LIMIT = 3.0  # seconds a dial may wait at the send-time check before giving its turn back
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # Refusals that stop the whole campaign until someone fixes the cause.
 PAUSING_REFUSALS = {
     "account_inactive": "account_inactive",
     "twilio_not_connected": "twilio_failing",
     "twilio_failing": "twilio_failing",
+    "elevenlabs_failing": "elevenlabs_failing",
     "no_agent": "agent_not_ready",
     "agent_not_ready": "agent_not_ready",
     "no_from_number": "no_from_number",
@@ -93,12 +92,12 @@ def campaigns_tick() -> dict[str, int]:
     )
     for campaign_id in fair_order(due):
         campaign_dispatch_task.delay(str(campaign_id))
+    from campaigns.services import campaign_complete
+
     finished = 0
     for campaign_id in Campaign.objects.filter(state=Campaign.State.RUNNING, next_due_at__isnull=True).values_list(
         "pk", flat=True
     )[:100]:
-        from campaigns.services import campaign_complete
-
         finished += campaign_complete(campaign_id=campaign_id)
     return {"promoted": promoted, "dispatched": len(due), "completed": finished}
 
@@ -211,8 +210,7 @@ def block_size(campaign: Campaign) -> int:
 
 
 def _end_of_schedule(campaign: Campaign, now: datetime) -> None:
-    """The last day is over everywhere: whoever is still queued was outside their window (or
-    waiting for the plan, when the plan's minutes had paused it)."""
+    """The last day is over everywhere: whoever is still queued was outside their window."""
     CampaignContact.objects.filter(campaign=campaign, state=MemberState.QUEUED).update(
         state=MemberState.SKIPPED, skip_reason=SkipReason.WINDOW_CLOSED, finished_at=now
     )
@@ -311,18 +309,6 @@ def campaign_dial(member_id: int, dial: int, *, eager_wait: bool = False) -> str
     if not E164.match(contact.phone or ""):
         outcomes.member_release(member_id, dial, due=None, reason=SkipReason.INVALID_NUMBER)
         return "invalid number"
-    failing = IntegrationStatus.objects.filter(
-        account=account, provider__in=("twilio", "elevenlabs"), failing=True
-    ).first()
-    if failing is not None:
-        _pause(
-            campaign,
-            f"{failing.provider}_failing",
-            _("Paused: your %(provider)s connection is failing (%(reason)s). Fix it, then resume.")
-            % {"provider": failing.get_provider_display(), "reason": failing.last_error or _("no reason given")},
-        )
-        outcomes.member_release(member_id, dial, due=clock.now())
-        return "integration failing"
     while wait := pacing.admit(
         account_id=account.pk, calls_per_second=campaign.calls_per_second, ticket=f"{member_id}:{dial}"
     ):

@@ -148,7 +148,6 @@ class SkipReason(models.TextChoices):
     DO_NOT_CALL = "do_not_call", _("On the do-not-call list")
     INVALID_NUMBER = "invalid_number", _("Invalid number")
     WINDOW_CLOSED = "window_closed", _("Outside the calling window until the campaign ended")
-    PLAN_LIMIT = "plan_limit", _("Plan limit reached")
     CANCELLED = "cancelled", _("Campaign cancelled")
     REMOVED = "removed", _("Contact removed")
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.utils.translation import gettext as _
 
-from calls.models import Call, Outcome, Status
+from calls.models import NOT_ADMITTED, NOT_CREATED, NOT_DIALED, Call, Outcome, Status
 from campaigns import clock, pacing
 from campaigns.models import Campaign, CampaignContact, MemberState, SkipReason
 from integrations.providers import twilio
@@ -53,9 +52,9 @@ def parse_attempt_key(key: str) -> tuple[int, int] | None:
         return None
 
 
-# Ends that mean the carrier never had the call (stopped before asking, Twilio busy, recovery
-# found nothing at Twilio): the contact is queued again without using an attempt.
-NEVER_RANG = frozenset({"not_admitted", "not_dialed", "not_created", *twilio.BUSY_CODES})
+# Ends that mean the carrier never had the call (see calls.models): queued again without using
+# an attempt.
+NEVER_RANG = frozenset({NOT_ADMITTED, NOT_DIALED, NOT_CREATED, *twilio.BUSY_CODES})
 
 
 def result_of(call: Call) -> str:
@@ -178,7 +177,3 @@ def member_apply_analysis(call: Call) -> None:
     CampaignContact.objects.filter(pk=parsed[0], last_call_id=call.pk, state=MemberState.ANSWERED).exclude(
         outcome=call.outcome
     ).update(outcome=call.outcome)
-
-
-def summary(member: CampaignContact) -> dict[str, Any]:
-    return {"id": member.pk, "contact": member.contact_id, "state": member.state, "attempts": member.attempts}

@@ -19,8 +19,8 @@ from campaigns import clock, windows
 from campaigns.members import targeted_contacts
 from campaigns.models import MEMBER_TERMINAL, Campaign, CampaignContact
 from contacts.models import DoNotCallEntry
+from contacts.phones import E164
 
-E164 = r"^\+[1-9][0-9]{6,14}$"
 # With no history, a call is assumed to last this long (ring + conversation).
 DEFAULT_CALL_SECONDS = 90
 
@@ -39,7 +39,7 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> dict
     rows = (
         contacts.annotate(
             dnc=Q(do_not_call=True) | Exists(on_list),
-            invalid=~Q(phone__regex=E164),
+            invalid=~Q(phone__regex=E164.pattern),
             reached=Exists(reached),
         )
         .values("time_zone", "dnc", "invalid", "reached")

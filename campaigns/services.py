@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import time as monotime
+import uuid
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -243,8 +244,6 @@ class _Cleaner:
 
 
 def _uuid(value: Any) -> str | None:
-    import uuid
-
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
@@ -314,7 +313,7 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
         if locked.is_active and SCHEDULE_FIELDS & set(clean):
             _schedule_changed(locked)
         locked.save()
-    _announce(locked)
+    campaign_announce(locked)
     return locked
 
 
@@ -398,7 +397,7 @@ def campaign_start(*, campaign: Campaign, actor: User | None = None) -> Campaign
         added = members_add(campaign=locked, due_at=now)
         members_schedule(locked, now)
     logger.info("campaign %s started with %d contacts by %s", locked.pk, added, getattr(actor, "pk", "system"))
-    _announce(locked, force=True)
+    campaign_announce(locked, force=True)
     return locked
 
 
@@ -419,7 +418,7 @@ def campaign_pause(
         locked.save()
     _wait_for_requests_in_flight(locked)
     logger.info("campaign %s paused (%s)", locked.pk, reason)
-    _announce(locked, force=True)
+    campaign_announce(locked, force=True)
     return locked
 
 
@@ -440,7 +439,7 @@ def campaign_resume(*, campaign: Campaign, actor: User | None = None) -> Campaig
         members_schedule(locked, now)
     pacing.forget(campaign_id=locked.pk)  # the failures that paused it are history
     pacing.clear_backoff(account_id=locked.account_id)
-    _announce(locked, force=True)
+    campaign_announce(locked, force=True)
     return locked
 
 
@@ -459,7 +458,7 @@ def campaign_cancel(*, campaign: Campaign, actor: User | None = None) -> Campaig
             state=MemberState.SKIPPED, skip_reason=SkipReason.CANCELLED, finished_at=now
         )
     _wait_for_requests_in_flight(locked)
-    _announce(locked, force=True)
+    campaign_announce(locked, force=True)
     return locked
 
 
@@ -477,7 +476,7 @@ def campaign_complete(*, campaign_id: Any, reason: str = "done") -> bool:
         locked.state_reason = reason
         locked.save()
     logger.info("campaign %s completed", locked.pk)
-    _announce(locked, force=True)
+    campaign_announce(locked, force=True)
     return True
 
 
@@ -504,7 +503,7 @@ def member_counts(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
-def _announce(campaign: Campaign, force: bool = False) -> None:
+def campaign_announce(campaign: Campaign, *, force: bool = False) -> None:
     """Tell the account's open pages (at most once a second per campaign, unless `force`)."""
     if not force and not cache.add(f"campaign-progress:{campaign.pk}", 1, timeout=1):
         return
@@ -521,15 +520,3 @@ def _announce(campaign: Campaign, force: bool = False) -> None:
         )
     except Exception:  # noqa: BLE001 - a page missing one update must not fail the dialer
         logger.exception("campaign %s: progress not published", campaign.pk)
-
-
-def campaign_announce(campaign: Campaign, *, force: bool = False) -> None:
-    _announce(campaign, force=force)
-
-
-def state_label(value: str) -> str:
-    return dict(Campaign.State.choices).get(value, value)
-
-
-def local_now(account: Account) -> datetime:
-    return clock.now().astimezone(windows.zone(account.time_zone))

@@ -11,7 +11,6 @@ back to the same values.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -21,10 +20,10 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.phones import E164
 from contacts.selectors import contact_tag_names
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CHUNK = 2000
 MAX_CUSTOM_COLUMNS = 100
 HEADER = (

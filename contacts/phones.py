@@ -8,6 +8,7 @@ fallback (the account's zone) is used and marked as such.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -18,6 +19,11 @@ UNKNOWN_ZONE = "Etc/Unknown"
 # The country a language's speakers most likely call from (CLDR "likely subtags"), for the
 # account's default country at sign-up. A regional tag ("es-MX") names its country itself.
 LIKELY_COUNTRY = {"en": "US", "es": "ES", "pt": "BR", "fr": "FR", "de": "DE", "it": "IT"}
+
+
+# What a stored number looks like (phone_normalize's output): a plain check where parsing again
+# would be wasted (the dialer, CSV export) and the pattern for the database (`phone__regex`).
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 class InvalidPhoneNumber(ValueError):

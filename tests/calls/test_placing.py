@@ -89,8 +89,12 @@ def test_plan_limits_refuse_before_dialing(
 def test_an_inactive_account_or_twilio_refuses(
     provider_sandbox: Any, public_api: None, agent: Agent, connected: Account, ana: Contact
 ) -> None:
+    IntegrationStatus.objects.update_or_create(
+        account=connected, provider="elevenlabs", defaults={"failing": True, "last_error": "401"}
+    )
+    assert refused(provider_sandbox, connected, ana, agent) == "elevenlabs_failing"  # the agent would answer nobody
     IntegrationStatus.objects.filter(account=connected, provider="twilio").update(failing=True, last_error="20003")
-    assert refused(provider_sandbox, connected, ana, agent) == "twilio_failing"
+    assert refused(provider_sandbox, connected, ana, agent) == "twilio_failing"  # Twilio first: nothing would ring
     Account.objects.filter(pk=connected.pk).update(twilio_configured=False)
     connected.refresh_from_db()
     assert refused(provider_sandbox, connected, ana, agent) == "twilio_not_connected"

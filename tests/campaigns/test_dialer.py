@@ -221,3 +221,21 @@ def test_a_twilio_429_backs_off_that_tenant_only_and_costs_no_attempt(
     pacing.backoff(account_id=connected.pk)
     assert pacing.admit(account_id=connected.pk, calls_per_second=10, ticket="probe") > 0
     assert pacing.admit(account_id=charlie_account.pk, calls_per_second=10, ticket="probe") == 0
+
+
+def test_a_failing_elevenlabs_pauses_the_campaign_before_anything_rings(
+    provider_sandbox: Any, live_agent: Agent, connected: Account
+) -> None:
+    from integrations.models import IntegrationStatus
+
+    make_contacts(connected, 2)
+    campaign = new_campaign(connected, live_agent, **ALL_DAY)
+    services.campaign_start(campaign=campaign)
+    IntegrationStatus.objects.update_or_create(
+        account=connected, provider="elevenlabs", defaults={"failing": True, "last_error": "401"}
+    )
+    run_dialer(lambda: Campaign.objects.get(pk=campaign.pk).state == "paused")
+    campaign.refresh_from_db()
+    assert campaign.state_reason == "elevenlabs_failing" and "ElevenLabs" in campaign.state_message
+    assert creates(provider_sandbox) == []
+    assert set(CampaignContact.objects.filter(campaign=campaign).values_list("state", "attempts")) == {("queued", 0)}
