@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import selectors, services, sync
-from agents.models import Agent, ToolInvocation
+from agents.models import Agent
 from agents.presets import PRESETS, TEMPLATE_LANGUAGES
 from agents.serializers import (
     AgentCreateSerializer,
@@ -114,7 +114,7 @@ class AgentViewSet(
     @action(detail=True, methods=["get"], url_path="tool-invocations")
     def tool_invocations(self, request: Request, pk: str | None = None) -> Response:
         """The agent's tool log, newest first: what each tool was asked, answered, and how fast."""
-        invocations = ToolInvocation.objects.filter(account=self.account, agent=self.get_object())
+        invocations = selectors.tool_invocations_for_agent(self.get_object())  # scoped: get_object is the account's
         page = self.paginate_queryset(invocations)
         return self.get_paginated_response(ToolInvocationSerializer(page, many=True).data)
 

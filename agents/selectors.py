@@ -2,7 +2,7 @@
 
 The calls app uses `agent_dynamic_variables` (what to send with register-call),
 `workspace_for_webhook` / `agent_for_remote` + `ElevenLabsWorkspace.webhook_secret` (to verify
-and route ElevenLabs' post-call webhook) and `agent_post_call_webhook_url`.
+and route ElevenLabs' post-call webhook).
 """
 
 from __future__ import annotations
@@ -180,11 +180,6 @@ def agent_dynamic_variables(
             values[name] = "" if key is None else str(contact.custom_fields.get(key, ""))  # type: ignore[union-attr]
     values[TOOL_TOKEN_VARIABLE] = session_token or "none"
     return values
-
-
-def agent_post_call_webhook_url(*, workspace: ElevenLabsWorkspace) -> str:
-    """`<origin of API_URL>/webhooks/elevenlabs/<workspace.public_id>/`, the post-call webhook."""
-    return sync.post_call_webhook_url(workspace)
 
 
 def workspace_for_webhook(public_id: str) -> ElevenLabsWorkspace | None:

@@ -250,9 +250,7 @@ def _existing_booking(session: ToolSession, key: str, language: str) -> Answer:
     )
     if booking is None:  # it failed meanwhile; the caller may simply ask again
         return Answer("in_progress", _("One moment, I'm still working on that booking."))
-    when = speech.spoken_moment(
-        booking.start_at.astimezone(ZoneInfo(booking.time_zone)), now=timezone.now(), language=language
-    )
+    when = _spoken(booking, language)
     if booking.status == Booking.Status.BOOKED:
         return Answer(
             "already_booked",
@@ -321,9 +319,7 @@ def book_appointment(session: ToolSession, arguments: dict[str, Any]) -> Answer:
 def _book(
     session: ToolSession, booking: Booking, api_key: str, attendee: dict[str, Any], language: str, placeholder: bool
 ) -> Answer:
-    when = speech.spoken_moment(
-        booking.start_at.astimezone(ZoneInfo(booking.time_zone)), now=timezone.now(), language=language
-    )
+    when = _spoken(booking, language)
     try:
         created = calcom.booking_create(
             api_key,

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.models import Account
-from billing.models import BillingProfile, BillingStatus, Payment, Plan, Subscription, UsageRecord
+from billing.models import BillingProfile, BillingStatus, Payment, Plan, UsageRecord
 from billing.usage import limit_value, month_key, usage_minutes
 
 CHART_WIDTH, CHART_HEIGHT = 620, 160
@@ -113,7 +113,3 @@ def status_counts() -> dict[str, int]:
         .values_list("subscription_status", "n")
     )
     return {status.value: counts.get(status.value, 0) for status in BillingStatus}
-
-
-def live_subscription(account: Account) -> Subscription | None:
-    return Subscription.objects.filter(account=account, status__in=("APPROVED", "ACTIVE", "SUSPENDED")).first()

@@ -192,8 +192,11 @@ def _claim(delivery_id: int | None) -> TenantWebhookDelivery | None:
             state=State.PENDING, next_attempt_at__lte=now
         )
         if delivery_id is not None:
-            due = due.filter(pk=delivery_id)
-        delivery = due.order_by("next_attempt_at").first()
+            # By primary key, unordered: ORDER BY next_attempt_at LIMIT 1 would lead the planner to
+            # walk the due index past every other pending delivery (as in prixagent.outbox).
+            delivery = due.filter(pk=delivery_id).first()
+        else:
+            delivery = due.order_by("next_attempt_at").first()
         if delivery is None:
             return None
         delivery.attempts += 1

@@ -22,6 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calls.models import Outcome
+
 WEEKDAYS_DEFAULT = [0, 1, 2, 3, 4]  # Monday to Friday (Python's weekday numbers)
 
 
@@ -159,7 +161,8 @@ class CampaignContact(models.Model):
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="campaign_memberships")
     state = models.CharField(_("state"), max_length=10, choices=MemberState.choices, default=MemberState.QUEUED)
     skip_reason = models.CharField(_("skipped because"), max_length=20, choices=SkipReason.choices, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=12, blank=True)  # the answered call's outcome (booked…)
+    # The answered call's outcome (booked, opted out, answered), with the calls app's labels.
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)  # counted against max_attempts
     dials = models.PositiveIntegerField(default=0)  # attempt keys used (a Twilio 429 uses one, not an attempt)
     due_at = models.DateTimeField(_("due"), default=timezone.now)

@@ -401,6 +401,11 @@ def campaign_start(*, campaign: Campaign, actor: User | None = None) -> Campaign
     return locked
 
 
+def _who(actor: User) -> str:
+    """Who steered the campaign, as the tenant sees it: a teammate's email, never an operator's."""
+    return _("PrixAgent support") if actor.is_staff else actor.email
+
+
 def campaign_pause(
     *, campaign: Campaign, actor: User | None = None, reason: str = "paused", message: str = ""
 ) -> Campaign:
@@ -414,7 +419,7 @@ def campaign_pause(
             raise _invalid_state(locked, _("paused"))
         locked.state = Campaign.State.PAUSED
         locked.state_reason = reason[:40]
-        locked.state_message = (message or (_("Paused by %(who)s.") % {"who": actor.email} if actor else ""))[:300]
+        locked.state_message = (message or (_("Paused by %(who)s.") % {"who": _who(actor)} if actor else ""))[:300]
         locked.save()
     _wait_for_requests_in_flight(locked)
     logger.info("campaign %s paused (%s)", locked.pk, reason)
@@ -452,7 +457,7 @@ def campaign_cancel(*, campaign: Campaign, actor: User | None = None) -> Campaig
         now = clock.now()
         locked.state, locked.ended_at, locked.next_due_at = Campaign.State.CANCELLED, now, None
         locked.state_reason = "cancelled"
-        locked.state_message = (_("Cancelled by %(who)s.") % {"who": actor.email}) if actor else ""
+        locked.state_message = (_("Cancelled by %(who)s.") % {"who": _who(actor)}) if actor else ""
         locked.save()
         CampaignContact.objects.filter(campaign=locked, state=MemberState.QUEUED).update(
             state=MemberState.SKIPPED, skip_reason=SkipReason.CANCELLED, finished_at=now

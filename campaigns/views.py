@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.views import account_required
@@ -44,8 +45,11 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.CampaignFilters.from_query(request.GET)
     campaigns = selectors.campaigns_for(request.user.account, filters)
     page = Paginator(campaigns, PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()  # every filter (state, agent, name) carried to the other pages
+    query.pop("page", None)
     context = {
         "page": page,
+        "query": query.urlencode(),
         "filters": filters,
         "states": Campaign.State.choices,
         "can_manage": request.user.can_manage,
@@ -125,11 +129,12 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
     return render(request, "campaigns/detail.html", context)
 
 
+# Lazy: built once at import, translated in the language of each request.
 CONTROLS = {
-    "start": (services.campaign_start, _("Campaign started.")),
-    "pause": (services.campaign_pause, _("Campaign paused: no new calls are placed.")),
-    "resume": (services.campaign_resume, _("Campaign resumed.")),
-    "cancel": (services.campaign_cancel, _("Campaign cancelled.")),
+    "start": (services.campaign_start, gettext_lazy("Campaign started.")),
+    "pause": (services.campaign_pause, gettext_lazy("Campaign paused: no new calls are placed.")),
+    "resume": (services.campaign_resume, gettext_lazy("Campaign resumed.")),
+    "cancel": (services.campaign_cancel, gettext_lazy("Campaign cancelled.")),
 }
 
 

@@ -263,15 +263,17 @@ def _taken_error() -> ApplicationError:
     return _invalid({"phone": [_("Another contact already has this number.")]})
 
 
-@transaction.atomic
 def contacts_limit_check(*, account: Account, adding: int = 1) -> None:
-    """Refuse (403 `plan_limit`) when the plan has no room for `adding` more contacts."""
+    """Refuse (403 `plan_limit`) when the plan has no room for `adding` more contacts. Inside the
+    caller's transaction the account row is locked, so two creates cannot both take the last place."""
     if limit_value(account, "contacts") is not None:
+        Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).first()
         limit_check(
             account=account, key="contacts", current=Contact.objects.filter(account=account).count(), adding=adding
         )
 
 
+@transaction.atomic
 def contact_create(
     *, account: Account, data: Mapping[str, Any], source: str = Contact.Source.MANUAL, actor: Actor = None
 ) -> Contact:

@@ -235,7 +235,7 @@ class WebhookEndpoint(View):
             error=reason[:500],
             url_kwargs=_jsonable(url_kwargs),
             headers=headers,
-            body=_text(body[:REJECTED_BODY_KEPT]),
+            body=_text(self.kept_body(body)[:REJECTED_BODY_KEPT]),  # blanked whole, then cut
         )
         security_log.warning(
             "webhook rejected: endpoint=%s account=%s reason=%s ip=%s",
@@ -257,7 +257,7 @@ class WebhookEndpoint(View):
             error=reason[:500],
             url_kwargs=_jsonable(url_kwargs),
             headers=headers,
-            body=_text(body),
+            body=_text(self.kept_body(body)),
         )
 
 

@@ -68,10 +68,12 @@ def client(account_sid: str, auth_token: str, *, timeout_s: float | None = None)
 def validate(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     """Fetch the account: proves the pair is valid and says whether it is a trial."""
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
-    with _mapped(auth_token):
+    with _mapped(account_sid, auth_token):
         account = tw.api.v2010.accounts(account_sid).fetch()
     if account.sid != account_sid:
-        raise unexpected(PROVIDER, "no account sid", {"sid": account.sid, "status": account.status}, (auth_token,))
+        raise unexpected(
+            PROVIDER, "no account sid", {"sid": account.sid, "status": account.status}, (account_sid, auth_token)
+        )
     return {
         "friendly_name": account.friendly_name,
         "status": account.status,
@@ -83,7 +85,7 @@ def validate(account_sid: str, auth_token: str, *, timeout_s: float | None = Non
 @sensitive_variables()
 def list_numbers(account_sid: str, auth_token: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
-    with _mapped(auth_token):
+    with _mapped(account_sid, auth_token):
         numbers = tw.incoming_phone_numbers.list(page_size=100)
     return [
         {
@@ -100,8 +102,9 @@ class _mapped:  # noqa: N801 - used as a lower-case context manager
     """Turn SDK and transport exceptions into ProviderError."""
 
     @sensitive_variables()
-    def __init__(self, auth_token: str) -> None:
-        self.secrets = (auth_token,)
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        # The SID is a credential too (the registry masks it): scrubbed from error text like the token.
+        self.secrets = (account_sid, auth_token)
 
     def __enter__(self) -> None:
         return None
@@ -248,7 +251,7 @@ def call_create(
 @sensitive_variables()
 def call_fetch(account_sid: str, auth_token: str, call_sid: str, *, timeout_s: float | None = None) -> dict[str, Any]:
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
-    with _mapped(auth_token):
+    with _mapped(account_sid, auth_token):
         return _call_dict(tw.calls(call_sid).fetch())
 
 
@@ -269,7 +272,7 @@ def calls_list(
     calls app asks for both and narrows by `date_created` itself.
     """
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
-    with _mapped(auth_token):
+    with _mapped(account_sid, auth_token):
         found = tw.calls.list(
             to=to,
             from_=from_,
@@ -285,7 +288,7 @@ def calls_list(
 def call_hangup(account_sid: str, auth_token: str, call_sid: str, *, timeout_s: float | None = None) -> None:
     """End a live call (`Status=completed`; a call not answered yet is canceled by Twilio)."""
     tw = client(account_sid, auth_token, timeout_s=timeout_s)
-    with _mapped(auth_token):
+    with _mapped(account_sid, auth_token):
         tw.calls(call_sid).update(status="completed")
 
 
@@ -295,7 +298,7 @@ def number_configure(
 ) -> None:
     """Point one of the tenant's numbers at us: inbound calls reach the platform's voice webhook."""
     tw = client(account_sid, auth_token)
-    with _mapped(auth_token):
+    with _mapped(account_sid, auth_token):
         tw.incoming_phone_numbers(number_sid).update(
             voice_url=voice_url,
             voice_method="POST",

@@ -292,3 +292,26 @@ def test_an_operator_replay_changes_nothing_twice(provider_sandbox: Any, call: C
     record.refresh_from_db()
     assert record.status == "processed" and snapshot(call) == before
     assert UsageRecord.objects.filter(call_id=call.pk).count() == 1
+
+
+@pytest.mark.parametrize("case", ["expired", "unparseable"])
+def test_a_refused_post_call_body_is_kept_without_the_tool_token(
+    provider_sandbox: Any, agent: Agent, call: Call, case: str
+) -> None:
+    """Refused bodies are kept for the admin too: the dead tool token is blanked there as well."""
+    token = "pxt_" + "t" * 40
+    variables = {"first_name": "Ana", "secret__prix_tool_token": token}
+    body = post_call(agent, call, conversation_initiation_client_data={"dynamic_variables": variables})
+    now = int(time.time())
+    secret = agent.workspace.webhook_secret
+    if case == "expired":  # refused before parsing (the signature's time is too old)
+        response = send(agent, body, elevenlabs_signature(secret, body.decode(), now - 31 * 60))
+        assert response.status_code == 403
+    else:  # signed, but not a post-call event we can read
+        envelope = json.loads(body)
+        envelope["data"].pop("conversation_id")
+        body = json.dumps(envelope).encode()
+        response = send(agent, body, elevenlabs_signature(secret, body.decode(), now))
+        assert response.status_code == 400
+    [kept] = InboundWebhook.objects.all()
+    assert kept.status == "rejected" and token not in kept.body and "[removed]" in kept.body

@@ -71,12 +71,9 @@ def test_an_owner_creates_a_campaign_with_the_form(alice: User, sofia: Any, vip:
 
 
 def test_the_form_shows_the_services_messages(alice: User, sofia: Any) -> None:
-    response = web(alice).post(
-        f"{BASE}new/", form_data(sofia, window_start="18:00", window_end="08:00", target_filter="source=nowhere")
-    )
+    response = web(alice).post(f"{BASE}new/", form_data(sofia, window_start="18:00", window_end="08:00"))
     assert response.status_code == 400
-    html = response.content.decode()
-    assert "The window must end after it starts" in html or "source" in html
+    assert "The window must end after it starts" in response.content.decode()
     assert not Campaign.objects.exists()
 
 
